@@ -1,0 +1,218 @@
+"""Ingestion: the seed pages give the right stories, nothing is lost, bad files are named."""
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from qa.corpus import read_corpus, read_page
+from tests.conftest import CORPUS, ROOT
+
+EXPECTED_TITLES = [
+    ("000", "教育园区(龙湖镇)党政领导赴上海、苏州等地招商"),
+    ("000", "新郑市召开党建引领推进网格化基层治理观摩座谈会"),
+    ("001", "区委理论学习中心组举行集中学习会"),
+    ("001", "二七区招商小分队赴长三角地区考察招商"),
+    ("001", "二七区与中交投资签约"),
+    ("001", "二七区举办地方政府专项债暨产业项目谋划能力培训会"),
+    ("001", "二七区召开党建引领网格化基层治理工作推进会"),
+    ("002", "加快中原科技城核心板块建设"),
+    ("002", "郑东新区 召开“双改”工作推进会"),
+    ("002", "商都路党群服务中心正式揭牌运营"),
+    ("002", "郑东新区 召开防汛会商会议"),
+    ("003", "经开区召开党建引领网格化基层治理工作 一季度观摩点评会"),
+    ("003", "经开区领导实地调研辖区重点项目建设"),
+    ("003", "多维发力 加快构建 党建引领网格化基层治理体系"),
+    ("003", "海立·海尔合资压缩机郑州生产基地开建"),
+    ("003", "全区以“观摩评比” 强力推进安置房建设工作"),
+    ("004", "45个优质项目成功签约 总投资达220亿元"),
+    ("004", "以“五星”支部创建为引领 深化党建引领网格化基层治理"),
+]
+
+
+def test_seed_pages_give_the_18_stories_in_page_order(seed_stories):
+    got = [(s.source[:3], s.title) for s in seed_stories]
+    assert len(got) == len(EXPECTED_TITLES)
+    for (page, title), (want_page, want_title) in zip(got, EXPECTED_TITLES):
+        assert page == want_page
+        assert title.startswith(want_title), title
+
+
+def test_subtitle_under_a_headline(seed_stories):
+    assert seed_stories[-1].subtitle == "管城回族区2022年度党(工)委(党组)书记抓基层党建工作述职评议会召开"
+    assert all(not s.subtitle for s in seed_stories[:-1])
+
+
+def _visible(text: str) -> str:
+    """Every non-blank character, Markdown heading markers aside."""
+    text = re.sub(r"(?m)^[ \t]*#{1,6}", "", text)
+    return re.sub(r"\s", "", text)
+
+
+@pytest.mark.parametrize("page", sorted(p.name for p in CORPUS.glob("*.txt")))
+def test_no_text_is_lost(page, seed_stories):
+    """Every character of the page is in exactly one story's headline, subtitle, body or byline."""
+    stories = [s for s in seed_stories if s.source == page]
+    rebuilt = "".join(s.title + s.subtitle + s.body + "".join(s.byline.lines) for s in stories)
+    assert _visible(rebuilt) == _visible((CORPUS / page).read_text(encoding="utf-8"))
+
+
+def story(stories, title_part):
+    [s] = [s for s in stories if title_part in s.title]
+    return s
+
+
+@pytest.mark.parametrize("title_part, repaired", [
+    ("赴上海、苏州", "座谈交流中,政企校三方负责人进行了深入探讨"),
+    ("赴上海、苏州", "持续扩大合作成效。"),
+    ("赴上海、苏州", "大中专院校人力资源丰富,发展前景广阔"),
+    ("一季度观摩点评会", "经开区党工委书记郭宏力总结"),
+    ("一季度观摩点评会", "潮河办事处蝶湖社区网格化治理中心"),
+    ("考察招商", "就均和云谷郑州智慧港项目进行了座谈"),
+    ("集中学习会", "林毅夫在2023中国发展高层论坛所作的"),
+    ("商都路党群服务中心", "第二家区域型党群服务中心,辐射周边3个城市社区"),
+])
+def test_column_breaks_are_repaired(seed_stories, title_part, repaired):
+    s = story(seed_stories, title_part)
+    assert repaired in s.body
+    paragraph = next(p for p in s.paragraph_texts() if repaired in p)
+    assert "\n" not in paragraph
+
+
+def test_paragraph_offsets_point_into_the_body(seed_stories):
+    for s in seed_stories:
+        assert "\n".join(s.paragraph_texts()) == s.body
+        assert all(p and not p.startswith(" ") for p in s.paragraph_texts())
+
+
+@pytest.mark.parametrize("title_part, reporters, correspondents", [
+    ("赴上海、苏州", ["杨宜锦"], []),
+    ("集中学习会", ["景静"], ["王丹青", "陈静娴"]),
+    ("考察招商", ["景静"], []),
+    ("与中交投资签约", ["景静"], ["左学彬", "周祎"]),
+    ("加快中原科技城", ["马燕"], ["李盼"]),
+    ("“双改”", ["王阳"], ["戚雨荷"]),
+    ("多维发力", ["鲁慧"], []),
+    ("海立·海尔", ["王赛华", "鲁慧"], []),
+    ("45个优质项目", ["冉红政"], ["姜璞"]),
+    ("“五星”", ["冉红政"], ["姜璞"]),
+])
+def test_bylines(seed_stories, title_part, reporters, correspondents):
+    s = story(seed_stories, title_part)
+    assert list(s.byline.reporters) == reporters
+    assert list(s.byline.correspondents) == correspondents
+    assert "记者" not in s.body[-12:], "a byline was glued to the body"
+
+
+def test_every_seed_story_has_a_byline(seed_stories):
+    assert all(s.byline.reporters for s in seed_stories)
+
+
+@pytest.mark.parametrize("title_part, date, mentions", [
+    ("赴上海、苏州", "02-10/02-12", ["02-10/02-12"]),
+    ("新郑市召开", "02-07", ["02-01", "02-07", "02-02"]),
+    ("考察招商", "05-end", ["05-end"]),
+    ("加快中原科技城", "07-18", ["07-18", "07-17"]),
+    ("一季度观摩点评会", "04-20", ["04-20"]),
+    ("专项债", None, []),
+])
+def test_dates(seed_stories, title_part, date, mentions):
+    s = story(seed_stories, title_part)
+    assert s.date == date
+    assert [d.norm for d in s.dates] == mentions
+    assert all(s.body[d.start:d.end] == d.text for d in s.dates)
+
+
+def test_ids_are_stable_across_runs_and_places(tmp_path, seed_stories):
+    copy = tmp_path / "corpus"
+    shutil.copytree(CORPUS, copy)
+    again = list(read_corpus(copy))
+    assert [s.id for s in again] == [s.id for s in seed_stories]
+    assert len({s.id for s in seed_stories}) == len(seed_stories)
+    (copy / "renamed.txt").write_bytes((copy / "000_5ef8351045fc846c.txt").read_bytes())
+    moved = [s for s in read_corpus(copy) if s.source == "renamed.txt"]
+    assert {s.id for s in moved}.isdisjoint(s.id for s in seed_stories)
+
+
+def test_line_ranges(seed_stories):
+    s = seed_stories[0]
+    lines = (CORPUS / s.source).read_text(encoding="utf-8").split("\n")
+    assert lines[s.lines[0] - 1].lstrip("# ").startswith("教育园区")
+    assert lines[s.lines[1] - 1].strip() == "记者 杨宜锦 文/图"
+
+
+PAGE = "# 标题一号\n\n本报讯 3月5日,某区召开会议。张三出席会\n\n议并讲话。\n记者 李四\n"
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030", "gbk"])
+def test_encodings_are_read(tmp_path, encoding):
+    (tmp_path / "page.txt").write_bytes(PAGE.encode(encoding))
+    [s] = read_corpus(tmp_path)
+    assert s.title == "标题一号"
+    assert s.body == "本报讯 3月5日,某区召开会议。张三出席会议并讲话。"
+    assert s.byline.reporters == ("李四",)
+    assert s.date == "03-05"
+
+
+def test_bad_files_are_skipped_with_their_names(tmp_path, caplog):
+    (tmp_path / "good.md").write_text(PAGE, encoding="utf-8")
+    (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "blank.txt").write_text(" \n\n ", encoding="utf-8")
+    (tmp_path / "image.txt").write_bytes(bytes(range(256)) * 4)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "scan.pdf").write_bytes(b"%PDF-1.4\n\x00\x01binary")
+    skipped = []
+    with caplog.at_level("WARNING"):
+        stories = list(read_corpus(tmp_path, skipped))
+    assert [s.source for s in stories] == ["good.md"]
+    reasons = {s.path: s.reason for s in skipped}
+    assert set(reasons) == {"empty.txt", "blank.txt", "image.txt", "sub/scan.pdf"}
+    assert "empty" in reasons["empty.txt"] and "empty" in reasons["blank.txt"]
+    assert "not a text file" in reasons["image.txt"]
+    assert "unsupported file type .pdf" in reasons["sub/scan.pdf"]
+    for name in reasons:
+        assert name in caplog.text
+
+
+def test_stories_file_keeps_ids_and_skips_bad_lines(tmp_path, caplog):
+    lines = [
+        {"id": "cmrc-1", "title": "范廷颂", "text": "范廷颂是越南罗马天主教枢机。\n1963年被任命为主教。",
+         "date": "2009-02-22", "url": "https://example.org/1"},
+        "{not json",
+        {"id": "x", "title": "no text"},
+        {"id": "cmrc-2", "title": "", "text": "7月18日,某会议召开。"},
+    ]
+    text = "\n".join(x if isinstance(x, str) else json.dumps(x, ensure_ascii=False) for x in lines)
+    (tmp_path / "stories.jsonl").write_text(text, encoding="utf-8")
+    with caplog.at_level("WARNING"):
+        stories = list(read_corpus(tmp_path))
+    assert [s.id for s in stories] == ["cmrc-1", "cmrc-2"]
+    assert stories[0].paragraph_texts() == ["范廷颂是越南罗马天主教枢机。", "1963年被任命为主教。"]
+    assert stories[0].date == "2009-02-22" and stories[0].url == "https://example.org/1"
+    assert stories[0].lines == (1, 1)
+    assert stories[1].date == "07-18"
+    assert "stories.jsonl line 2" in caplog.text and "stories.jsonl line 3" in caplog.text
+    assert "missing field 'text'" in caplog.text
+
+
+def test_plain_headlines_and_a_second_headline_line_as_subtitle():
+    page = ("第一条新闻的标题\n副标题写在这里\n\n本报讯 正文第一段。\n\n记者 王五\n\n"
+            "第二条新闻\n\n本报讯 正文。\n\n## 第三条\n## 第三条的副题\n\n本报讯 正文。")
+    stories = read_page(page, "p.txt")
+    assert [(s.title, s.subtitle) for s in stories] == [
+        ("第一条新闻的标题", "副标题写在这里"), ("第二条新闻", ""), ("第三条", "第三条的副题")]
+
+
+def test_cli_lists_the_stories():
+    out = subprocess.run([sys.executable, "-m", "qa", "stories", "--json", "--corpus", str(CORPUS)],
+                         cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    data = json.loads(out)
+    assert len(data) == 18
+    assert {"id", "title", "dates", "byline", "source", "body"} <= set(data[0])
+    text = subprocess.run([sys.executable, "-m", "qa", "stories"], cwd=ROOT,
+                          capture_output=True, text=True, check=True).stdout
+    assert "郑东新区 召开防汛会商会议" in text and "记者 马燕" in text
