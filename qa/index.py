@@ -1,0 +1,343 @@
+"""The hybrid index: FAISS over embeddings plus BM25 over jieba tokens, persisted with a manifest.
+
+``build_index`` re-embeds only the corpus files that were added or changed since the last
+build and drops removed ones; ``load_index`` opens the live generation. The manifest records
+the model, the chunker and tokenizer versions and a content hash per corpus file; an index
+built with another model or chunker is rebuilt, never mixed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import generations
+from .chunks import CHUNKER_VERSION, Chunk, chunk_story
+from .corpus import corpus_files, read_file
+from .dense import DenseIndex
+from .lexical import BM25Index
+from .story import Story
+from .textfile import UnreadableFile
+from .tokenize import TOKENIZER_VERSION, Tokenizer
+
+log = logging.getLogger("qa.index")
+
+FORMAT = 1
+EMBED_BATCH = 64
+
+
+class IndexUnreadable(Exception):
+    """The index on disk is missing, corrupt or from another model; it must be rebuilt."""
+
+
+@dataclass
+class FileRecord:
+    sha256: str
+    stories: list[str] = field(default_factory=list)  # story ids, in page order
+    skipped: str | None = None  # why the file gave no stories
+
+
+@dataclass
+class BuildReport:
+    files: int = 0
+    stories: int = 0
+    chunks: int = 0
+    embedded: int = 0
+    seconds: float = 0.0
+    up_to_date: bool = False
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+    rebuilt_because: str | None = None
+
+    @property
+    def chunks_per_second(self) -> float:
+        return self.embedded / self.seconds if self.seconds else 0.0
+
+    def summary(self) -> str:
+        if self.up_to_date:
+            return f"index is up to date: {self.files} files, {self.stories} stories, {self.chunks} chunks"
+        return (f"indexed {self.files} files, {self.stories} stories, {self.chunks} chunks "
+                f"({self.embedded} embedded) in {self.seconds:.1f} s, "
+                f"{self.chunks_per_second:.1f} chunks/s")
+
+
+class Index:
+    """A loaded index: stories, chunks, vectors, and the two searchers over the chunks."""
+
+    def __init__(self, folder: Path, manifest: dict, stories: list[Story], chunks: list[Chunk],
+                 vectors: np.ndarray, dense: DenseIndex, bm25: BM25Index, tokenizer: Tokenizer):
+        self.folder = folder
+        self.manifest = manifest
+        self.stories = {s.id: s for s in stories}
+        self.chunks = chunks
+        self.vectors = vectors
+        self.dense = dense
+        self.bm25 = bm25
+        self.tokenizer = tokenizer
+
+    @property
+    def model_id(self) -> str:
+        return self.manifest["model"]["id"]
+
+    def story(self, story_id: str) -> Story | None:
+        return self.stories.get(story_id)
+
+
+def file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# ---------------------------------------------------------------- reading
+
+
+def read_manifest(folder: Path) -> dict:
+    try:
+        gen = generations.current(folder)
+    except (OSError, ValueError) as e:
+        raise IndexUnreadable(str(e)) from e
+    if gen is None:
+        raise IndexUnreadable(f"no index in {folder}")
+    try:
+        manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise IndexUnreadable(f"cannot read {gen / 'manifest.json'}: {e}") from e
+    if manifest.get("format") != FORMAT:
+        raise IndexUnreadable(f"index format {manifest.get('format')!r}, expected {FORMAT}")
+    manifest["_generation"] = str(gen)
+    return manifest
+
+
+def load_index(folder: Path) -> Index:
+    """Open the live index in ``folder``; :class:`IndexUnreadable` if it is broken."""
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    gen = Path(manifest["_generation"])
+    try:
+        stories, chunks, vectors = _read_parts(gen)
+        dense = DenseIndex.load(gen / "dense.faiss")
+        bm25 = BM25Index.load(gen / "bm25")
+        lexicon = (gen / "lexicon.txt").read_text(encoding="utf-8").split("\n")
+    except Exception as e:  # any damage to any part means: rebuild
+        raise IndexUnreadable(f"index in {gen} is damaged: {type(e).__name__}: {e}") from e
+    if not (len(chunks) == len(vectors) == dense.size == manifest["counts"]["chunks"]):
+        raise IndexUnreadable(f"index in {gen} is damaged: chunk, vector and FAISS counts differ")
+    return Index(folder, manifest, stories, chunks, vectors, dense, bm25, Tokenizer(lexicon))
+
+
+def _read_parts(gen: Path) -> tuple[list[Story], list[Chunk], np.ndarray]:
+    with open(gen / "stories.jsonl", encoding="utf-8") as f:
+        stories = [Story.from_dict(json.loads(line)) for line in f if line.strip()]
+    by_id = {s.id: s for s in stories}
+    with open(gen / "chunks.jsonl", encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    chunks = [_chunk(by_id[story_id], start, end) for story_id, start, end in rows]
+    vectors = np.load(gen / "vectors.npy", allow_pickle=False)
+    return stories, chunks, vectors
+
+
+def _chunk(story: Story, start: int, end: int) -> Chunk:
+    title = " ".join(t for t in (story.title, story.subtitle) if t)
+    return Chunk(story.id, start, end, story.body[start:end], title)
+
+
+# ---------------------------------------------------------------- building
+
+
+def _compatible(manifest: dict | None, model_id: str) -> str | None:
+    """Why an old index cannot be reused for this build, or None when it can."""
+    if manifest is None:
+        return "no index yet"
+    if manifest["model"]["id"] != model_id:
+        return f"it was built with model {manifest['model']['id']}, not {model_id}"
+    if manifest["chunker"] != CHUNKER_VERSION:
+        return f"it was built with chunker {manifest['chunker']}, not {CHUNKER_VERSION}"
+    if manifest["tokenizer"] != TOKENIZER_VERSION:
+        return f"it was built with tokenizer {manifest['tokenizer']}, not {TOKENIZER_VERSION}"
+    return None
+
+
+def index_status(corpus: Path, folder: Path, model_id: str) -> tuple[dict | None, dict[str, str], str | None]:
+    """(old manifest or None, current file hashes, why a full rebuild is needed or None)."""
+    hashes = {p.relative_to(corpus).as_posix(): file_hash(p) for p in corpus_files(corpus)}
+    try:
+        manifest = read_manifest(folder)
+    except IndexUnreadable as e:
+        return None, hashes, str(e)
+    return manifest, hashes, _compatible(manifest, model_id)
+
+
+def is_up_to_date(corpus: Path, folder: Path, model_id: str) -> bool:
+    manifest, hashes, why = index_status(Path(corpus), Path(folder), model_id)
+    return why is None and {k: v["sha256"] for k, v in manifest["files"].items()} == hashes
+
+
+def build_index(corpus: Path, folder: Path, model_id: str, embedder_factory: Callable[[], object],
+                progress: bool = True) -> BuildReport:
+    """Bring the index in ``folder`` up to date with ``corpus``, re-embedding only what changed.
+
+    ``embedder_factory`` is called only when something must be embedded, so a build with
+    nothing to do does not load the model.
+    """
+    t0 = time.perf_counter()
+    corpus, folder = Path(corpus), Path(folder)
+    if not corpus.is_dir():
+        raise FileNotFoundError(f"corpus folder not found: {corpus}")
+    manifest, hashes, why = index_status(corpus, folder, model_id)
+    report = BuildReport(files=len(hashes))
+    if why and manifest is None and why != "no index yet" and "no index in" not in why:
+        log.warning("the index is unreadable (%s); rebuilding it from the corpus", why)
+    elif why and manifest is not None:
+        log.warning("rebuilding the whole index: %s", why)
+    report.rebuilt_because = why
+    old_files = {} if why else {k: FileRecord(**v) for k, v in manifest["files"].items()}
+
+    if not why and {k: v.sha256 for k, v in old_files.items()} == hashes:
+        counts = manifest["counts"]
+        report.stories, report.chunks, report.up_to_date = counts["stories"], counts["chunks"], True
+        report.skipped = {k: v.skipped for k, v in old_files.items() if v.skipped}
+        for name, reason in report.skipped.items():
+            log.warning("skipped %s: %s", name, reason)
+        report.seconds = time.perf_counter() - t0
+        return report
+
+    old = _OldParts.load(manifest) if not why else _OldParts.empty()
+    files: dict[str, FileRecord] = {}
+    stories: list[Story] = []
+    chunks: list[Chunk] = []
+    vectors: list[np.ndarray | None] = []  # None: still to embed
+
+    def add(story: Story, story_chunks: list[Chunk], story_vectors: list) -> bool:
+        if story.id in seen:
+            log.warning("skipped story %s in %s: another story has that id", story.id, story.source)
+            return False
+        seen.add(story.id)
+        stories.append(story)
+        chunks.extend(story_chunks)
+        vectors.extend(story_vectors)
+        return True
+
+    seen: set[str] = set()
+    for rel, sha in hashes.items():
+        record = old_files.get(rel)
+        if record and record.sha256 == sha and all(i in old.stories for i in record.stories):
+            if record.skipped:
+                log.warning("skipped %s: %s", rel, record.skipped)
+                report.skipped[rel] = record.skipped
+            kept = [old.stories[i] for i in record.stories]
+            ids = [s.id for s in kept
+                   if add(s, [old.chunks[c] for c in old.chunks_of.get(s.id, [])],
+                          [old.vectors[c] for c in old.chunks_of.get(s.id, [])])]
+            files[rel] = FileRecord(sha, ids, record.skipped)
+            continue
+        report.changed.append(rel)
+        try:
+            new = read_file(corpus / rel, corpus)
+        except UnreadableFile as e:
+            log.warning("skipped %s: %s", rel, e)
+            files[rel] = FileRecord(sha, skipped=str(e))
+            report.skipped[rel] = str(e)
+            continue
+        ids = [s.id for s in new if add(s, (c := chunk_story(s)), [None] * len(c))]
+        files[rel] = FileRecord(sha, ids)
+    report.removed = sorted(set(old_files) - set(hashes))
+
+    todo = [i for i, v in enumerate(vectors) if v is None]
+    embedder = embedder_factory() if todo else None
+    if embedder is not None:
+        fresh = _embed(embedder, [chunks[i].embed_text for i in todo], progress)
+        for i, v in zip(todo, fresh):
+            vectors[i] = v
+        model = {"id": model_id, "source": embedder.source, "dim": embedder.dim}
+    else:
+        model = dict(manifest["model"]) if manifest else {"id": model_id, "source": "", "dim": 0}
+    dim = model["dim"]
+    matrix = np.vstack(vectors).astype(np.float32) if vectors else np.zeros((0, dim), np.float32)
+    report.embedded = len(todo)
+
+    _write(folder, files, stories, chunks, matrix, model)
+    report.stories, report.chunks = len(stories), len(chunks)
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+class _OldParts:
+    """The previous generation's stories, chunks and vectors, for reuse by file."""
+
+    def __init__(self, stories: list[Story], chunks: list[Chunk], vectors: np.ndarray):
+        self.stories = {s.id: s for s in stories}
+        self.chunks = chunks
+        self.vectors = vectors
+        self.chunks_of: dict[str, list[int]] = {}
+        for i, c in enumerate(chunks):
+            self.chunks_of.setdefault(c.story_id, []).append(i)
+
+    @classmethod
+    def empty(cls) -> "_OldParts":
+        return cls([], [], np.zeros((0, 0), np.float32))
+
+    @classmethod
+    def load(cls, manifest: dict) -> "_OldParts":
+        try:
+            return cls(*_read_parts(Path(manifest["_generation"])))
+        except Exception as e:  # damaged: nothing to reuse
+            log.warning("cannot reuse the old index (%s); re-embedding everything", e)
+            return cls.empty()
+
+
+def _embed(embedder, texts: list[str], progress: bool) -> np.ndarray:
+    from tqdm import tqdm
+
+    out = []
+    with tqdm(total=len(texts), desc="embedding", unit="chunk", disable=not progress) as bar:
+        for i in range(0, len(texts), EMBED_BATCH):
+            batch = texts[i:i + EMBED_BATCH]
+            out.append(embedder.encode_passages(batch))
+            bar.update(len(batch))
+    return np.vstack(out)
+
+
+def _write(folder: Path, files: dict[str, FileRecord], stories: list[Story], chunks: list[Chunk],
+           vectors: np.ndarray, model: dict) -> Path:
+    tokenizer = Tokenizer()
+    tokenizer.add_words(lexicon(stories, tokenizer))
+    bm25 = BM25Index.build([tokenizer(c.embed_text) for c in chunks])
+    dense = DenseIndex.build(vectors)
+    tmp = generations.start(folder)
+    with open(tmp / "stories.jsonl", "w", encoding="utf-8") as f:
+        for s in stories:
+            f.write(json.dumps(s.to_dict(), ensure_ascii=False) + "\n")
+    with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
+        for c in chunks:
+            f.write(json.dumps([c.story_id, c.start, c.end], ensure_ascii=False) + "\n")
+    np.save(tmp / "vectors.npy", vectors)
+    dense.save(tmp / "dense.faiss")
+    bm25.save(tmp / "bm25")
+    (tmp / "lexicon.txt").write_text("\n".join(sorted(tokenizer.words)), encoding="utf-8")
+    manifest = {
+        "format": FORMAT,
+        "model": model,
+        "chunker": CHUNKER_VERSION,
+        "tokenizer": TOKENIZER_VERSION,
+        "dense": dense.kind,
+        "counts": {"files": len(files), "stories": len(stories), "chunks": len(chunks)},
+        "files": {k: vars(v) for k, v in sorted(files.items())},
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+    return generations.commit(tmp)
+
+
+def lexicon(stories: list[Story], tokenizer: Tokenizer) -> set[str]:
+    """Names to keep whole: the people of bylines and the names jieba tags in titles."""
+    words = {p for s in stories for p in s.byline.people}
+    for s in stories:
+        words.update(tokenizer.names_in(f"{s.title} {s.subtitle}"))
+    return words
