@@ -1,0 +1,346 @@
+"""Typed extraction: the answer span a sentence gives to a question, never invented.
+
+Each extractor takes the analyzed question and one sentence and returns an :class:`Extraction`
+(the short answer and the pieces of the sentence it comes from), or None.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .people import PERSON_TITLES, Person, find_people
+from .question import INTERROGATIVE, Question
+from .tokenize import PERSON_TAGS
+from .spans import clauses, noun_phrases, numbers, objects_after, time_expressions
+
+MAX_ANSWER = 80
+
+
+@dataclass
+class Extraction:
+    text: str
+    pieces: list[tuple[int, int]] = field(default_factory=list)  # offsets in the sentence
+    uses_objects: bool = False  # objects of the predicate: the next sentences may add more
+
+
+@dataclass
+class Context:
+    """What extractors need besides the question: names the index knows, a jieba tagger."""
+
+    tokenizer: object = None
+    known_names: frozenset[str] = frozenset()
+    person_template: str = "{name}({role})"
+    separator: str = "、"
+
+
+def extract(q: Question, sentence: str, ctx: Context) -> Extraction | None:
+    extractor = {"who": extract_who, "when": extract_when, "where": extract_where,
+                 "howmuch": extract_howmuch}.get(q.type, extract_what)
+    return extractor(q, sentence, ctx)
+
+
+# ---------------------------------------------------------------- who
+
+
+def extract_who(q: Question, sentence: str, ctx: Context) -> Extraction | None:
+    if q.head and q.head != "人":
+        found = _head_phrases(q, sentence, ctx)
+        if found:
+            return found
+    people = find_people(sentence, ctx.known_names, _tagger(ctx))
+    people = [p for p in people if p.name not in q.norm]
+    if not people:
+        return None
+    if q.predicates:
+        chosen, predicate = _subjects(q, sentence, people)
+    else:
+        chosen, predicate = _by_role(q, people), None
+    if not chosen:
+        return None
+    return _people_answer(sentence, chosen, predicate, ctx)
+
+
+def _tagger(ctx: Context):
+    tok = ctx.tokenizer
+    if tok is None:
+        return None
+
+    def tag(text: str):
+        pos = 0
+        for word in tok.names_in(text, PERSON_TAGS):
+            i = text.find(word, pos)
+            if i >= 0:
+                yield word, i
+                pos = i + len(word)
+    return tag
+
+
+def _predicate_spans(q: Question, sentence: str) -> list[tuple[int, int]]:
+    spans = []
+    for w in sorted(q.predicate_words, key=len, reverse=True):
+        if len(w) == 1:
+            continue
+        for m in re.finditer(re.escape(w), sentence):
+            if not any(s <= m.start() < e for s, e in spans):
+                spans.append(m.span())
+    return sorted(spans)
+
+
+_ANY_VERB = re.compile(r"主持|出席|参加|讲话|发言|致辞|表示|指出|强调|带队|率团|考察|调研|点评|汇报|签约|揭牌|介绍|参观|陪同")
+
+
+def _subjects(q: Question, sentence: str, people: list[Person]) -> tuple[list[Person], tuple[int, int] | None]:
+    """The people who do what the question asks: before the predicate, after any other verb."""
+    for ps, pe in _predicate_spans(q, sentence):
+        region_start = 0
+        for m in _ANY_VERB.finditer(sentence, 0, ps):
+            region_start = m.end()
+        before = [p for p in people if region_start <= p.start and p.end <= ps]
+        if before:
+            return before, (ps, pe)
+        clause_end = next((e for s, e in clauses(sentence) if s <= pe <= e), len(sentence))
+        after = [p for p in people if pe <= p.start < clause_end]
+        if after:
+            return after, (ps, pe)
+    return [], None
+
+
+def _by_role(q: Question, people: list[Person]) -> list[Person]:
+    """For 'X是谁': the person whose role best matches the question's words."""
+    asked = INTERROGATIVE.sub("", q.norm)
+    best, best_score = [], 0.0
+    for p in people:
+        if not p.role:
+            continue
+        score = _role_match(asked, p.role)
+        if score > best_score:
+            best, best_score = [p], score
+        elif score == best_score and score > 0:
+            best.append(p)
+    return best if best_score >= 0.5 else []
+
+
+def _role_match(asked: str, role: str) -> float:
+    """How well a role (区委副书记、区长) fits the role a question names (二七区区长)."""
+    titles = [t for t in PERSON_TITLES if t in asked]
+    if not titles:
+        return 0.0
+    title = max(titles, key=len)
+    items = re.split(r"[、,，]", role)
+    exact = any(it.endswith(title) and not it[: -len(title)].endswith(("副", "常务副")) or it == title
+                for it in items)
+    if not exact:
+        return 0.0
+    rest = asked.replace(title, "")
+    overlap = sum(1 for a, b in zip(rest, rest[1:]) if a + b in role) / max(1, len(rest) - 1)
+    return 0.5 + 0.5 * overlap
+
+
+def _people_answer(sentence: str, people: list[Person], predicate: tuple[int, int] | None,
+                   ctx: Context) -> Extraction:
+    parts = [ctx.person_template.format(name=p.name, role=p.role) if p.role else p.name for p in people]
+    text = ctx.separator.join(parts)
+    start = min(p.role_start if p.role_start is not None else p.start for p in people)
+    end = max(p.end for p in people)
+    if predicate:
+        last = people[-1].end
+        if sentence.startswith("等", last) and predicate[0] >= last:
+            text += "等"
+        if predicate[0] >= end:
+            clause_end = next((e for s, e in clauses(sentence) if s <= predicate[0] < e), predicate[1])
+            phrase = sentence[predicate[0]:min(clause_end, predicate[1] + 6)]
+            text += phrase
+            end = predicate[0] + len(phrase)
+    return Extraction(text, [(start, end)])
+
+
+# ---------------------------------------------------------------- when, where, how much
+
+
+def extract_when(q: Question, sentence: str, ctx: Context) -> Extraction | None:
+    asked = set(q.date_norms)
+    spans = [s for s in time_expressions(sentence) if sentence[s[0]:s[1]] not in q.norm]
+    if not spans:
+        return None
+    anchor = _anchor(q, sentence)
+    span = min(spans, key=lambda s: _distance(s, anchor)) if anchor else spans[0]
+    del asked
+    return Extraction(sentence[span[0]:span[1]], [span])
+
+
+def extract_where(q: Question, sentence: str, ctx: Context) -> Extraction | None:
+    if q.head:
+        found = _head_phrases(q, sentence, ctx)
+        if found:
+            return found
+    if q.predicate_words:
+        objects = _objects(q, sentence)
+        if objects:
+            return Extraction(ctx.separator.join(sentence[s:e] for s, e in objects), objects, True)
+    places = [s for s in objects_after(sentence, ("赴", "到", "在", "位于", "前往", "来到", "于"))
+              if not sentence[s[0]:s[1]].startswith(tuple("0123456789"))]
+    if places:
+        anchor = _anchor(q, sentence)
+        span = min(places, key=lambda s: _distance(s, anchor)) if anchor else places[0]
+        span = (span[0], _trim_verb(sentence, span))
+        return Extraction(sentence[span[0]:span[1]], [span])
+    return None
+
+
+def _objects(q: Question, sentence: str) -> list[tuple[int, int]]:
+    spans = []
+    for s, e in objects_after(sentence, tuple(w for w in q.predicate_words if len(w) > 1)):
+        text = sentence[s:e]
+        if text and text not in q.norm and not INTERROGATIVE.search(text):
+            spans.append((s, e))
+    return spans
+
+
+_VERB_AFTER_PLACE = re.compile(r"(?:开展|举行|召开|进行|调研|考察|参加|出席|实地|参观|走访|视察|指导|学习|工作)")
+
+
+def _trim_verb(sentence: str, span: tuple[int, int]) -> int:
+    m = _VERB_AFTER_PLACE.search(sentence, span[0] + 2, span[1])
+    return m.start() if m else span[1]
+
+
+def extract_howmuch(q: Question, sentence: str, ctx: Context) -> Extraction | None:
+    spans = [s for s in numbers(sentence) if sentence[s[0]:s[1]] not in q.norm]
+    unit = _asked_unit(q.norm)
+    if unit:
+        spans = [s for s in spans if sentence[s[0]:s[1]].rstrip("余多").endswith(unit)] or \
+            [s for s in spans if unit in sentence[s[1]:s[1] + 2]]
+    if "第几" in q.norm:
+        spans = [s for s in spans if sentence[s[0]] == "第"]
+    else:
+        spans = [s for s in spans if not re.fullmatch(r"\d{4}年", sentence[s[0]:s[1]])] or spans
+    if not spans:
+        return None
+    anchor = _anchor(q, sentence)
+    span = min(spans, key=lambda s: _distance(s, anchor)) if anchor else spans[0]
+    return Extraction(sentence[span[0]:span[1]], [span])
+
+
+def _asked_unit(norm: str) -> str:
+    m = re.search(r"(?:第几|几|多少)([\u4e00-\u9fff%])", norm)
+    if not m:
+        return "元" if "多少钱" in norm else ""
+    return m.group(1)
+
+
+# ---------------------------------------------------------------- what, why, yes/no
+
+
+def extract_what(q: Question, sentence: str, ctx: Context) -> Extraction | None:
+    if q.head:
+        found = _head_phrases(q, sentence, ctx)
+        if found:
+            return found
+    if q.predicate_words and q.type == "what":
+        objects = _objects(q, sentence)
+        if objects and len(objects) <= 3:
+            return Extraction(ctx.separator.join(sentence[s:e] for s, e in objects), objects, True)
+    span = _aligned(q, sentence) or _best_clause(q, sentence)
+    if not span:
+        return None
+    return Extraction(sentence[span[0]:span[1]], [span])
+
+
+def _head_phrases(q: Question, sentence: str, ctx: Context) -> Extraction | None:
+    """Noun phrases ending with the question's head noun, not those the question names."""
+    spans = [s for s in noun_phrases(sentence, q.head, ctx.tokenizer)
+             if sentence[s[0]:s[1]] not in q.norm and not q.norm.endswith(sentence[s[0]:s[1]])]
+    if not spans:
+        return None
+    spans = _adjacent_group(sentence, spans, _anchor(q, sentence))
+    return Extraction(ctx.separator.join(sentence[s:e] for s, e in spans), spans)
+
+
+def _adjacent_group(sentence: str, spans: list[tuple[int, int]], anchor: int | None) -> list[tuple[int, int]]:
+    """The list (A、B、C) nearest the anchor: phrases joined by 、 or 和 belong together."""
+    groups: list[list[tuple[int, int]]] = []
+    for s in spans:
+        if groups and re.fullmatch(r"[、和及与,，]?", sentence[groups[-1][-1][1]:s[0]]):
+            groups[-1].append(s)
+        else:
+            groups.append([s])
+    if anchor is None:
+        return groups[0]
+    return min(groups, key=lambda g: _distance((g[0][0], g[-1][1]), anchor))
+
+
+def _anchor(q: Question, sentence: str) -> int | None:
+    """Where in the sentence the question's words cluster: its predicate, else its keywords."""
+    for s, _ in _predicate_spans(q, sentence):
+        return s
+    hits = [sentence.find(k) for k in q.keywords if len(k) >= 2 and k in sentence]
+    return int(sum(hits) / len(hits)) if hits else None
+
+
+def _distance(span: tuple[int, int], anchor: int | None) -> int:
+    if anchor is None:
+        return 0
+    if span[0] <= anchor <= span[1]:
+        return 0
+    return min(abs(span[0] - anchor), abs(span[1] - anchor)) + (5 if span[0] > anchor else 0)
+
+
+_TRIM = "的了是为在由和与及,，、。;；:：“”\"' "
+
+
+def _aligned(q: Question, sentence: str) -> tuple[int, int] | None:
+    """The text between the sentence's match of the words left and right of the interrogative."""
+    m = INTERROGATIVE.search(q.norm)
+    if not m:
+        return None
+    left, right = q.norm[:m.start()], q.norm[m.end():].rstrip("?？。! ")
+    lpos = _match_suffix(sentence, left)
+    rpos = _match_prefix(sentence, right, lpos or 0)
+    if lpos is None and rpos is None:
+        return None
+    start = lpos if lpos is not None else _clause_start(sentence, rpos)
+    end = rpos if rpos is not None else _clause_end(sentence, lpos)
+    while start < end and sentence[start] in _TRIM:
+        start += 1
+    while end > start and sentence[end - 1] in _TRIM:
+        end -= 1
+    if end - start < 1 or end - start > MAX_ANSWER:
+        return None
+    return start, end
+
+
+def _match_suffix(sentence: str, left: str) -> int | None:
+    for n in range(min(len(left), 10), 1, -1):
+        i = sentence.rfind(left[-n:])
+        if i >= 0:
+            return i + n
+    return None
+
+
+def _match_prefix(sentence: str, right: str, after: int) -> int | None:
+    right = right.lstrip("的了是")
+    for n in range(min(len(right), 10), 1, -1):
+        i = sentence.find(right[:n], after)
+        if i >= 0:
+            return i
+    return None
+
+
+def _clause_start(sentence: str, pos: int) -> int:
+    return next((s for s, e in clauses(sentence) if s <= pos <= e), 0)
+
+
+def _clause_end(sentence: str, pos: int) -> int:
+    return next((e for s, e in clauses(sentence) if s <= pos <= e), len(sentence))
+
+
+def _best_clause(q: Question, sentence: str) -> tuple[int, int] | None:
+    """The clause (or run of clauses) holding most of the question's words."""
+    best, best_score = None, 0.0
+    for s, e in clauses(sentence):
+        text = sentence[s:e]
+        score = sum(len(k) for k in q.keywords if k in text)
+        if score > best_score:
+            best, best_score = (s, e), score
+    return best

@@ -1,0 +1,21 @@
+"""Reply phrasing, read from ``prompts/<lang>.toml`` so that it can be edited without code."""
+
+from __future__ import annotations
+
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+
+REQUIRED = ("answer", "no_answer", "no_answer_reason_date", "related_heading", "sources_heading",
+            "person", "list_separator", "empty_question", "error")
+
+
+@lru_cache(maxsize=8)
+def load_prompts(folder: Path, lang: str) -> dict[str, str]:
+    path = Path(folder) / f"{lang}.toml"
+    with open(path, "rb") as f:
+        prompts = tomllib.load(f)
+    missing = [k for k in REQUIRED if k not in prompts]
+    if missing:
+        raise ValueError(f"{path} lacks {', '.join(missing)}")
+    return prompts
