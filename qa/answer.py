@@ -55,6 +55,7 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     related: list[Citation] = field(default_factory=list)
     message: str = ""      # the reply line: the answer, or why there is none
+    retrieved: list[str] = field(default_factory=list)  # story ids, best first
     lang: str = "zh"
     elapsed_ms: float = 0.0
     analysis: dict = field(default_factory=dict)
@@ -62,7 +63,7 @@ class Answer:
     def to_dict(self) -> dict:
         d = asdict(self)
         order = ["question", "answer", "found", "type", "elapsed_ms", "citations", "related", "message",
-                 "lang", "analysis"]
+                 "lang", "analysis", "retrieved"]
         return {k: d[k] for k in order}
 
 
@@ -109,6 +110,12 @@ class Answerer:
 
     def _answer(self, q: Question, prompts: dict) -> Answer:
         hits = retrieve(self.index, self.embedder, q, self.fusion)
+        retrieved = [h.story.id for h in hits]
+        result = self._answer_from(q, hits, prompts)
+        result.retrieved = retrieved
+        return result
+
+    def _answer_from(self, q: Question, hits: list[StoryHit], prompts: dict) -> Answer:
         none = Answer(q.text, "", False, q.type, message=prompts["no_answer"])
         if not hits:
             return none

@@ -9,11 +9,21 @@ import sys
 from pathlib import Path
 
 from .corpus import read_corpus
+from .pipeline import Pipeline
+from .prompts import load_prompts
 from .settings import Settings
 
 
 def _add_corpus_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--corpus", type=Path, help="corpus folder (default: $QA_CORPUS or ./corpus)")
+
+
+def _add_index_options(p: argparse.ArgumentParser) -> None:
+    _add_corpus_option(p)
+    p.add_argument("--index", type=Path, help="index folder (default: $QA_INDEX or ./index)")
+    p.add_argument("--model", help="embedding model: a hub name or a local folder "
+                                   "(default: $QA_MODEL or intfloat/multilingual-e5-small)")
+    p.add_argument("--fusion", choices=["rrf", "weighted"], help="how BM25 and dense results are fused")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,7 +35,120 @@ def build_parser() -> argparse.ArgumentParser:
     _add_corpus_option(p)
     p.add_argument("--json", action="store_true", help="print one JSON array")
     p.set_defaults(func=cmd_stories)
+
+    p = sub.add_parser("build", help="build or update the index (only changed files are re-embedded)")
+    _add_index_options(p)
+    p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("ask", help="answer a question with citations")
+    _add_index_options(p)
+    p.add_argument("question", nargs="?", help="the question (omit with --jsonl)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--jsonl", action="store_true", help="read one question a line from stdin, "
+                                                         "write one JSON object a line")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("eval", help="evaluate on a question file (or a SQuAD-format set with --squad)")
+    _add_index_options(p)
+    p.add_argument("file", type=Path)
+    p.add_argument("--squad", action="store_true", help="FILE is SQuAD format (e.g. CMRC 2018)")
+    p.add_argument("--limit", type=int, help="ask only the first N questions")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--show", action="store_true", help="print every question's result")
+    p.set_defaults(func=cmd_eval)
     return parser
+
+
+def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
+    pipeline = Pipeline(settings)
+    report = pipeline.build()
+    if report.up_to_date:
+        print(report.summary())
+        return 0
+    print(report.summary())
+    for name, reason in report.skipped.items():
+        print(f"  skipped {name}: {reason}")
+    if report.removed:
+        print(f"  dropped {len(report.removed)} removed file(s): {', '.join(report.removed)}")
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    pipeline = Pipeline(settings)
+    if args.jsonl:
+        pipeline.answerer  # load the model and the index once, before the first question
+        for line in sys.stdin:
+            question = line.strip()
+            if not question:
+                continue
+            print(json.dumps(pipeline.answer(question).to_dict(), ensure_ascii=False), flush=True)
+        return 0
+    if not args.question:
+        print("error: give a question, or --jsonl to read questions from standard input", file=sys.stderr)
+        return 2
+    result = pipeline.answer(args.question)
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=1))
+    else:
+        print(format_text(result, load_prompts(settings.prompts, result.lang)))
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from .evaluate import eval_dev, eval_squad
+
+    if args.squad:
+        def make(corpus: Path, index: Path) -> Pipeline:
+            s = Settings(corpus=corpus, index=index, model=settings.model, prompts=settings.prompts,
+                         fusion=settings.fusion)
+            return Pipeline(s)
+
+        def progress(i: int, n: int) -> None:
+            if i % 100 == 0 or i == n:
+                print(f"  {i}/{n} questions", file=sys.stderr)
+
+        report = eval_squad(args.file, make, limit=args.limit, progress=progress)
+        summary = report.summary()
+    else:
+        pipeline = Pipeline(settings)
+        report = eval_dev(pipeline.answer, pipeline.index, args.file)
+        summary = report.summary()
+        if args.show:
+            for row in report.rows:
+                mark = "ok " if row.get("ok") else "BAD"
+                print(f"{mark} {row['q']} => {row['answer'] or '(no answer)'}")
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False, indent=1))
+    else:
+        for k, v in summary.items():
+            print(f"{k:28s} {v}")
+    return 0
+
+
+def format_text(result, prompts: dict) -> str:
+    """The answer and its numbered citations, for a terminal."""
+    lines = []
+    if result.found:
+        marks = " ".join(f"[{c.n}]" for c in result.citations)
+        lines.append(f"{result.message} {marks}".strip())
+        lines.append("")
+        lines.append(prompts["sources_heading"] + ":")
+        for c in result.citations:
+            lines += _citation_lines(c)
+    else:
+        lines.append(result.message)
+        if result.related:
+            lines.append("")
+            lines.append(prompts["related_heading"])
+            for c in result.related:
+                lines += _citation_lines(c)
+    return "\n".join(lines)
+
+
+def _citation_lines(c) -> list[str]:
+    date = f" ({c.date})" if c.date else ""
+    return [f"[{c.n}] {c.title}{date}  {c.source}:{c.lines[0]}-{c.lines[1]}  {c.url}",
+            f"    「{c.text}」"]
 
 
 def cmd_stories(args: argparse.Namespace, settings: Settings) -> int:
@@ -45,7 +168,7 @@ def cmd_stories(args: argparse.Namespace, settings: Settings) -> int:
 
 def settings_from(args: argparse.Namespace) -> Settings:
     settings = Settings()
-    for name in ("corpus", "index", "model"):
+    for name in ("corpus", "index", "model", "fusion"):
         value = getattr(args, name, None)
         if value is not None:
             setattr(settings, name, value)

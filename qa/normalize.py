@@ -21,8 +21,10 @@ MONTHS = {m: i for i, names in enumerate([
 _MONTH = "|".join(sorted(MONTHS, key=len, reverse=True))
 _ORD = r"(?:st|nd|rd|th)?"
 
-_EN_MONTH_DAY = re.compile(rf"\b({_MONTH})\.?\s+(\d{{1,2}}){_ORD}\b(?:,?\s*(\d{{4}}))?", re.I)
-_EN_DAY_MONTH = re.compile(rf"\b(\d{{1,2}}){_ORD}\s+(?:of\s+)?({_MONTH})\b\.?(?:,?\s*(\d{{4}}))?", re.I)
+# Latin word edges: \b would not see the edge between "18" and a Chinese character.
+_L, _R = r"(?<![A-Za-z0-9])", r"(?![A-Za-z0-9])"
+_EN_MONTH_DAY = re.compile(rf"{_L}({_MONTH})\.?\s+(\d{{1,2}}){_ORD}{_R}(?:,?\s*(\d{{4}}){_R})?", re.I)
+_EN_DAY_MONTH = re.compile(rf"{_L}(\d{{1,2}}){_ORD}\s+(?:of\s+)?({_MONTH}){_R}\.?(?:,?\s*(\d{{4}}){_R})?", re.I)
 _ISO = re.compile(r"(?<![\d.])(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?![\d.])")
 _NUMERIC = re.compile(r"(?<![\d.:])(\d{1,2})[./](\d{1,2})(?![\d.%万亿千百]|\s*[%％])")
 _CN_NUM = "零〇一二两三四五六七八九十百千"

@@ -40,6 +40,16 @@ class Pipeline:
     def is_up_to_date(self) -> bool:
         return is_up_to_date(self.settings.corpus, self.settings.index, self.model_id)
 
+    @cached_property
+    def answerer(self):
+        from .answer import Answerer
+
+        return Answerer(self.index, self.embedder, self.settings.prompts, fusion=self.settings.fusion)
+
+    def answer(self, question: str):
+        """The one answer function behind the CLI, the API and the UI."""
+        return self.answerer.answer(question)
+
     @property
     def index(self) -> Index:
         """The index, built first when it is missing or stale, rebuilt when it is broken."""

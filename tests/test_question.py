@@ -1,0 +1,82 @@
+"""Question normalization and analysis: dates in every form, counts, types, constraints."""
+
+import pytest
+
+from qa.normalize import normalize_question
+from qa.question import analyze
+from qa.tokenize import Tokenizer
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return Tokenizer(["牛瑞华", "马安庄"])
+
+
+@pytest.mark.parametrize("asked", [
+    "7月18日的会议谁参加了?", "七月十八日的会议谁参加了?", "7.18的会议谁参加了?", "7/18的会议谁参加了?",
+    "July 18的会议谁参加了?", "18 July的会议谁参加了?", "7月18号的会议谁参加了?", "７月１８日的會議誰參加了？",
+])
+def test_every_date_form_becomes_the_corpus_form(asked):
+    assert normalize_question(asked) == "7月18日的会议谁参加了?"
+
+
+@pytest.mark.parametrize("asked, norm", [
+    ("Who attended the meeting on July 18th?", "Who attended the meeting on 7月18日?"),
+    ("2023-07-18召开了什么会?", "2023年7月18日召开了什么会?"),
+    ("二十三个项目", "23个项目"),
+    ("签约了四十五个项目", "签约了45个项目"),
+    ("第二家服务中心", "第二家服务中心"),      # ordinals stay as printed
+    ("二七区区长是谁", "二七区区长是谁"),        # a name is not a number
+    ("服务群众5.8万余人", "服务群众5.8万余人"),  # a decimal is not a date
+    ("鄭東新區召開防汛會商會議", "郑东新区召开防汛会商会议"),
+])
+def test_normalization(asked, norm):
+    assert normalize_question(asked) == norm
+
+
+@pytest.mark.parametrize("question, qtype", [
+    ("7月18日的会议谁参加了?", "who"),
+    ("郑东新区防汛会商会议由谁主持?", "who"),
+    ("二七区专项债培训会请了哪些专家?", "who"),
+    ("Who hosted the flood-control meeting?", "who"),
+    ("海立·海尔压缩机项目一期什么时候投产?", "when"),
+    ("When will the compressor plant start production?", "when"),
+    ("郭宏力到哪个社区调研了网格化治理?", "where"),
+    ("二七区招商小分队第三天考察了哪里?", "where"),
+    ("商都路党群服务中心是第几家区域型党群服务中心?", "howmuch"),
+    ("总投资多少?", "howmuch"),
+    ("How many projects were signed?", "howmuch"),
+    ("中交投资是由哪家公司设立的?", "what"),
+    ("“五单工作法”是什么?", "what"),
+    ("为什么要建设安置房?", "why"),
+    ("海立项目是否已经开工?", "yesno"),
+])
+def test_question_types(question, qtype, tokenizer):
+    assert analyze(question, tokenizer).type == qtype
+
+
+def test_constraints_and_predicate(tokenizer):
+    q = analyze("7月18日的会议谁参加了?", tokenizer)
+    assert q.date_norms == ["07-18"]
+    assert "会议" in q.events
+    assert q.predicates == ["attend"]
+    assert {"出席", "参加"} <= set(q.predicate_words)
+
+
+def test_event_nouns_are_not_predicates(tokenizer):
+    q = analyze("管城区述职评议会上谁到会指导?", tokenizer)
+    assert "comment" not in q.predicates and "report" not in q.predicates
+    assert {"attend", "guide"} <= set(q.predicates)
+
+
+def test_head_noun_and_names(tokenizer):
+    assert analyze("二七区专项债培训会请了哪些专家?", tokenizer).head == "专家"
+    assert analyze("中交投资是由哪家公司设立的?", tokenizer).head == "公司"
+    q = analyze("牛瑞华在郑东新区参加了什么会议?", tokenizer)
+    assert "牛瑞华" in q.names and "郑东新区" in q.names
+
+
+def test_english_question_maps_to_chinese_predicates(tokenizer):
+    q = analyze("Who hosted the flood-control meeting in Zhengdong New District?", tokenizer)
+    assert q.english and q.predicates == ["host"]
+    assert "防汛" in q.events and "主持" in q.keywords
