@@ -14,6 +14,7 @@ import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 from .extract import Context, Extraction, extract
 from .index import Index
@@ -80,10 +81,15 @@ class Evidence:
         return self.hit.story.body[self.start:self.end]
 
 
-def story_url(story_id: str, start: int | None = None, end: int | None = None) -> str:
-    url = f"/story/{story_id}"
+def story_url(story_id: str, start: int | None = None, end: int | None = None,
+              a_start: int | None = None, a_end: int | None = None) -> str:
+    """The story page, with the cited range (and the answer inside it) to highlight."""
+    url = f"/story/{quote(story_id, safe='')}"
     if start is not None and end is not None:
-        url += f"?start={start}&end={end}#cited"
+        url += f"?start={start}&end={end}"
+        if a_start is not None and a_end is not None:
+            url += f"&astart={a_start}&aend={a_end}"
+        url += "#cited"
     return url
 
 
@@ -253,7 +259,7 @@ class Answerer:
         return Citation(n=n, story_id=story.id, title=story.display_title, date=story.date,
                         source=story.source, lines=list(story.lines), text=story.body[start:end],
                         start=start, end=end, answer_start=a_start, answer_end=a_end,
-                        score=round(float(score), 4), url=story_url(story.id, start, end))
+                        score=round(float(score), 4), url=story_url(story.id, start, end, a_start, a_end))
 
     def _related(self, hits: list[StoryHit]) -> list[Citation]:
         out = []

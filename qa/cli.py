@@ -179,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    for noisy in ("faiss", "faiss.loader", "sentence_transformers", "httpx", "bm25s"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         return args.func(args, settings_from(args))
     except FileNotFoundError as e:

@@ -19,3 +19,12 @@ def load_prompts(folder: Path, lang: str) -> dict[str, str]:
     if missing:
         raise ValueError(f"{path} lacks {', '.join(missing)}")
     return prompts
+
+
+def load_examples(folder: Path) -> list[str]:
+    """Example questions for the UI: ``prompts/examples.txt``, one a line."""
+    path = Path(folder) / "examples.txt"
+    if not path.is_file():
+        return []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]

@@ -22,3 +22,11 @@ def seed_stories():
     from qa.corpus import read_corpus
 
     return list(read_corpus(CORPUS))
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The real embedding model, loaded once for the whole test session."""
+    from qa.embedder import Embedder
+
+    return Embedder()
