@@ -32,6 +32,7 @@ class Context:
     known_names: frozenset[str] = frozenset()
     person_template: str = "{name}({role})"
     separator: str = "、"
+    loose: bool = False  # second pass: accept weaker answers (who: the words before the predicate)
 
 
 def extract(q: Question, sentence: str, ctx: Context) -> Extraction | None:
@@ -50,15 +51,31 @@ def extract_who(q: Question, sentence: str, ctx: Context) -> Extraction | None:
             return found
     people = find_people(sentence, ctx.known_names, _tagger(ctx))
     people = [p for p in people if p.name not in q.norm]
-    if not people:
-        return None
     if q.predicates:
         chosen, predicate = _subjects(q, sentence, people)
+        if not chosen:
+            return _subject_phrase(q, sentence) if ctx.loose else None
     else:
         chosen, predicate = _by_role(q, people), None
     if not chosen:
         return None
     return _people_answer(sentence, chosen, predicate, ctx)
+
+
+def _subject_phrase(q: Question, sentence: str) -> Extraction | None:
+    """No one is named: the words before the predicate say who (…各平台公司主要负责人参加会议)."""
+    for ps, pe in _predicate_spans(q, sentence):
+        start = 0
+        for m in _ANY_VERB.finditer(sentence, 0, ps):
+            start = m.end()
+        for m in re.finditer(r"[。;；:：]", sentence[:ps]):
+            start = max(start, m.end())
+        clause_end = next((e for s, e in clauses(sentence) if s <= ps < e), pe)
+        end = min(clause_end, pe + 6)
+        subject = sentence[start:ps].strip(" ,，、")
+        if len(subject) >= 2 and not INTERROGATIVE.search(subject) and subject not in q.norm:
+            return Extraction(sentence[start:end].strip(" ,，"), [(start, end)])
+    return None
 
 
 def _tagger(ctx: Context):
@@ -206,7 +223,9 @@ def _trim_verb(sentence: str, span: tuple[int, int]) -> int:
 
 
 def extract_howmuch(q: Question, sentence: str, ctx: Context) -> Extraction | None:
-    spans = [s for s in numbers(sentence) if sentence[s[0]:s[1]] not in q.norm]
+    dates = time_expressions(sentence)
+    spans = [s for s in numbers(sentence) if sentence[s[0]:s[1]] not in q.norm
+             and not any(d[0] <= s[0] < d[1] for d in dates)]
     unit = _asked_unit(q.norm)
     if unit:
         spans = [s for s in spans if sentence[s[0]:s[1]].rstrip("余多").endswith(unit)] or \
@@ -217,9 +236,26 @@ def extract_howmuch(q: Question, sentence: str, ctx: Context) -> Extraction | No
         spans = [s for s in spans if not re.fullmatch(r"\d{4}年", sentence[s[0]:s[1]])] or spans
     if not spans:
         return None
+    measured = _measured(q, sentence, spans, ctx)
+    if measured:
+        return Extraction(sentence[measured[0]:measured[1]], [measured])
     anchor = _anchor(q, sentence)
     span = min(spans, key=lambda s: _distance(s, anchor)) if anchor else spans[0]
     return Extraction(sentence[span[0]:span[1]], [span])
+
+
+def _measured(q: Question, sentence: str, spans: list[tuple[int, int]], ctx: Context) -> tuple[int, int] | None:
+    """The number right after what the question measures: 总投资[多少] -> 总投资达[220亿元]."""
+    m = re.search(r"(?:是|有|达|为)?(?:多少|几)", q.norm)
+    if not m or ctx.tokenizer is None:
+        return None
+    words = [w for w in ctx.tokenizer.words_of(q.norm[:m.start()]) if len(w) >= 2][-2:]
+    for word in reversed(words):
+        for occurrence in re.finditer(re.escape(word), sentence):
+            after = [s for s in spans if 0 <= s[0] - occurrence.end() <= 12]
+            if after:
+                return after[0]
+    return None
 
 
 def _asked_unit(norm: str) -> str:

@@ -104,7 +104,7 @@ def question_type(norm: str) -> str:
 def analyze(question: str, tokenizer=None) -> Question:
     """Analyze a question; ``tokenizer`` (the index's) finds names and keywords when given."""
     norm = normalize_question(question)
-    english = is_english(norm)
+    english = is_english(question)  # before dates are rewritten in Chinese
     q = Question(text=question, norm=norm, type=question_type(norm), english=english,
                  dates=find_dates(norm))
     words = re.findall(r"[a-z][a-z\-]+", norm.lower())
