@@ -94,7 +94,7 @@ def story_url(story_id: str, start: int | None = None, end: int | None = None,
 
 
 class Answerer:
-    def __init__(self, index: Index, embedder, prompts_dir: Path, fusion: str = "rrf"):
+    def __init__(self, index: Index, embedder, prompts_dir: Path, fusion: str = "weighted"):
         self.index = index
         self.embedder = embedder
         self.prompts_dir = Path(prompts_dir)

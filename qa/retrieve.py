@@ -19,7 +19,9 @@ from .story import Story
 
 RRF_K = 60
 CANDIDATES = 100  # chunks taken from each retriever
-CONSTRAINT_VOTE = 1.0 / (RRF_K + 1)  # a satisfied constraint is worth a first place in one list
+# What a satisfied constraint is worth: a first place in one ranking (RRF), or a tenth of a
+# perfect score (weighted).
+CONSTRAINT_VOTE = {"rrf": 1.0 / (RRF_K + 1), "weighted": 0.1}
 
 
 @dataclass
@@ -66,7 +68,7 @@ def weighted_fusion(bm25: np.ndarray, dense: dict[int, float], n: int, alpha: fl
     return fused
 
 
-def retrieve(index: Index, embedder, q: Question, fusion: str = "rrf", limit: int = 10) -> list[StoryHit]:
+def retrieve(index: Index, embedder, q: Question, fusion: str = "weighted", limit: int = 10) -> list[StoryHit]:
     """Stories ranked for the question, best first, each with its best chunks."""
     n = len(index.chunks)
     if n == 0:
@@ -93,18 +95,18 @@ def retrieve(index: Index, embedder, q: Question, fusion: str = "rrf", limit: in
     for hit in hits.values():
         hit.chunks.sort(key=lambda c: -c[1])
         hit.score = hit.chunks[0][1] + 0.1 * sum(s for _, s in hit.chunks[1:3])
-        _apply_constraints(hit, q)
+        _apply_constraints(hit, q, CONSTRAINT_VOTE[fusion])
     ranked = sorted(hits.values(), key=lambda h: -h.score)
     return ranked[:limit]
 
 
-def _apply_constraints(hit: StoryHit, q: Question) -> None:
+def _apply_constraints(hit: StoryHit, q: Question, vote: float) -> None:
     story = hit.story
     if q.dates:
         hit.date_ok = story_mentions_date(story, q.date_norms)
-        hit.score += 2 * CONSTRAINT_VOTE if hit.date_ok else -CONSTRAINT_VOTE
+        hit.score += 2 * vote if hit.date_ok else -vote
     text = f"{story.title} {story.subtitle}\n{story.body}"
     hit.names_found = [n for n in q.names if name_in(n, text)]
-    hit.score += CONSTRAINT_VOTE * len(hit.names_found)
+    hit.score += vote * len(hit.names_found)
     title = story.title + story.subtitle
-    hit.score += 0.5 * CONSTRAINT_VOTE * sum(1 for e in q.events if e in title)
+    hit.score += 0.5 * vote * sum(1 for e in q.events if e in title)

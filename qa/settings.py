@@ -21,4 +21,4 @@ class Settings:
     index: Path = field(default_factory=lambda: _env_path("QA_INDEX", PROJECT_ROOT / "index"))
     model: str = field(default_factory=lambda: os.environ.get("QA_MODEL", DEFAULT_MODEL))
     prompts: Path = field(default_factory=lambda: _env_path("QA_PROMPTS", PROJECT_ROOT / "prompts"))
-    fusion: str = field(default_factory=lambda: os.environ.get("QA_FUSION", "rrf"))
+    fusion: str = field(default_factory=lambda: os.environ.get("QA_FUSION", "weighted"))

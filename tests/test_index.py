@@ -1,0 +1,207 @@
+"""The hybrid index: chunk offsets, incremental builds, rebuilds on mismatch, crash safety."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa import generations
+from qa.chunks import MAX_CHARS, chunk_story
+from qa.index import IndexUnreadable, build_index, load_index
+from qa.pipeline import Pipeline
+from qa.settings import Settings
+from tests.conftest import CORPUS, ROOT
+
+MODEL = "intfloat/multilingual-e5-small"
+
+
+class Counting:
+    """The real embedder, counting what it is asked to embed."""
+
+    def __init__(self, embedder):
+        self.embedder, self.embedded = embedder, 0
+        self.source, self.dim = embedder.source, embedder.dim
+
+    def encode_passages(self, texts):
+        self.embedded += len(texts)
+        return self.embedder.encode_passages(texts)
+
+    def encode_queries(self, texts):
+        return self.embedder.encode_queries(texts)
+
+
+@pytest.fixture
+def small_corpus(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name in ("002_e713b7ff9e0ddada.txt", "003_9e476d53aada9340.txt"):
+        shutil.copy(CORPUS / name, corpus / name)
+    return corpus
+
+
+def test_every_chunk_is_the_body_at_its_offsets(seed_stories):
+    for story in seed_stories:
+        chunks = chunk_story(story)
+        assert chunks
+        covered = set()
+        for c in chunks:
+            assert story.body[c.start:c.end] == c.text
+            assert 0 < len(c.text) <= MAX_CHARS
+            assert c.embed_text.startswith(story.title)
+            covered.update(range(c.start, c.end))
+        assert all(i in covered for i, ch in enumerate(story.body) if not ch.isspace())
+
+
+def test_chunks_end_at_sentence_ends(seed_stories):
+    ends = [c.text[-1] for s in seed_stories for c in chunk_story(s)]
+    assert sum(e in "。!?！？”" for e in ends) / len(ends) > 0.9
+
+
+@pytest.mark.model
+def test_incremental_build_reembeds_only_what_changed(small_corpus, tmp_path, embedder):
+    folder = tmp_path / "index"
+    first = Counting(embedder)
+    report = build_index(small_corpus, folder, MODEL, lambda: first, progress=False)
+    assert report.files == 2 and report.stories == 9
+    assert first.embedded == report.chunks == report.embedded > 0
+    manifest = load_index(folder).manifest
+    assert manifest["model"] == {"id": MODEL, "source": embedder.source, "dim": 384}
+    assert manifest["chunker"] and manifest["tokenizer"] and manifest["dense"] == "flat"
+    assert set(manifest["files"]) == {"002_e713b7ff9e0ddada.txt", "003_9e476d53aada9340.txt"}
+    assert all(len(f["sha256"]) == 64 for f in manifest["files"].values())
+
+    again = build_index(small_corpus, folder, MODEL, lambda: pytest.fail("loaded the model"), progress=False)
+    assert again.up_to_date
+
+    page = small_corpus / "003_9e476d53aada9340.txt"
+    page.write_text(page.read_text(encoding="utf-8") + "\n\n新增报道\n\n本报讯 8月8日,某区召开新会议。\n记者 张三\n",
+                    encoding="utf-8")
+    counting = Counting(embedder)
+    report = build_index(small_corpus, folder, MODEL, lambda: counting, progress=False)
+    ids_003 = [s for s in load_index(folder).stories.values() if s.source == page.name]
+    assert report.changed == [page.name]
+    assert counting.embedded == sum(len(chunk_story(s)) for s in ids_003)
+    assert report.stories == 10
+
+    (small_corpus / "002_e713b7ff9e0ddada.txt").unlink()
+    report = build_index(small_corpus, folder, MODEL, lambda: pytest.fail("nothing to embed"), progress=False)
+    assert report.removed == ["002_e713b7ff9e0ddada.txt"]
+    index = load_index(folder)
+    assert {s.source for s in index.stories.values()} == {page.name}
+    assert len(index.chunks) == len(index.vectors) == index.dense.size
+
+
+@pytest.mark.model
+def test_vectors_are_kept_with_their_chunks(small_corpus, tmp_path, embedder):
+    folder = tmp_path / "index"
+    build_index(small_corpus, folder, MODEL, lambda: embedder, progress=False)
+    (small_corpus / "002_e713b7ff9e0ddada.txt").unlink()
+    build_index(small_corpus, folder, MODEL, lambda: embedder, progress=False)
+    index = load_index(folder)
+    fresh = embedder.encode_passages([c.embed_text for c in index.chunks[:5]])
+    assert np.allclose(fresh, index.vectors[:5], atol=1e-4)
+
+
+@pytest.mark.model
+def test_another_model_or_chunker_rebuilds_instead_of_mixing(small_corpus, tmp_path, embedder, monkeypatch):
+    folder = tmp_path / "index"
+    build_index(small_corpus, folder, MODEL, lambda: embedder, progress=False)
+    counting = Counting(embedder)
+    report = build_index(small_corpus, folder, "another/model", lambda: counting, progress=False)
+    assert "another/model" in report.rebuilt_because
+    assert counting.embedded == report.chunks
+    assert load_index(folder).manifest["model"]["id"] == "another/model"
+
+    import qa.index
+
+    monkeypatch.setattr(qa.index, "CHUNKER_VERSION", "999")
+    counting = Counting(embedder)
+    report = build_index(small_corpus, folder, "another/model", lambda: counting, progress=False)
+    assert "chunker" in report.rebuilt_because and counting.embedded == report.chunks
+
+
+@pytest.mark.model
+def test_a_build_that_fails_while_writing_leaves_the_old_index(small_corpus, tmp_path, embedder, monkeypatch):
+    folder = tmp_path / "index"
+    build_index(small_corpus, folder, MODEL, lambda: embedder, progress=False)
+    before = load_index(folder)
+    page = small_corpus / "002_e713b7ff9e0ddada.txt"
+    page.write_text(page.read_text(encoding="utf-8").replace("牛瑞华", "牛某某"), encoding="utf-8")
+
+    def crash(tmp):
+        raise KeyboardInterrupt("killed while writing")
+
+    monkeypatch.setattr(generations, "commit", crash)
+    with pytest.raises(KeyboardInterrupt):
+        build_index(small_corpus, folder, MODEL, lambda: embedder, progress=False)
+    assert any(p.name.endswith(".tmp") for p in folder.iterdir())
+    after = load_index(folder)
+    assert after.manifest["files"] == before.manifest["files"]
+    monkeypatch.undo()
+    build_index(small_corpus, folder, MODEL, lambda: embedder, progress=False)
+    assert not any(p.name.endswith(".tmp") for p in folder.iterdir())
+    assert any("牛某某" in s.body for s in load_index(folder).stories.values())
+
+
+@pytest.mark.model
+def test_a_killed_build_leaves_the_previous_index_loadable(small_corpus, tmp_path, embedder):
+    folder = tmp_path / "index"
+    build_index(small_corpus, folder, MODEL, lambda: embedder, progress=False)
+    before = load_index(folder)
+    seed = (CORPUS / "001_d1ec614fff12554d.txt").read_text(encoding="utf-8")
+    for i in range(30):  # enough text to still be embedding when killed
+        (small_corpus / f"extra_{i:02d}.txt").write_text(seed.replace("二七区", f"第{i}区"), encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-m", "qa", "build", "--corpus", str(small_corpus),
+                             "--index", str(folder)], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    seen = ""
+    deadline = time.time() + 120
+    while "embedding" not in seen and time.time() < deadline:
+        seen += proc.stderr.read(1)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert "embedding" in seen
+    after = load_index(folder)
+    assert after.manifest["files"] == before.manifest["files"]
+    assert len(after.stories) == len(before.stories)
+
+
+@pytest.mark.model
+def test_a_corrupt_index_is_rebuilt_with_a_message(small_corpus, tmp_path, embedder, caplog):
+    folder = tmp_path / "index"
+    settings = Settings(corpus=small_corpus, index=folder)
+    pipeline = Pipeline(settings, progress=False)
+    pipeline.__dict__["embedder"] = embedder
+    assert pipeline.index.stories
+    gen = generations.current(folder)
+    (gen / "vectors.npy").write_bytes(b"not numpy")
+    with pytest.raises(IndexUnreadable):
+        load_index(folder)
+    fresh = Pipeline(settings, progress=False)
+    fresh.__dict__["embedder"] = embedder
+    with caplog.at_level("WARNING"):
+        assert len(fresh.index.chunks) == len(pipeline.index.chunks)
+    assert "rebuilding" in caplog.text
+
+    (folder / "CURRENT").write_text("garbage\n")
+    fresh = Pipeline(settings, progress=False)
+    fresh.__dict__["embedder"] = embedder
+    with caplog.at_level("WARNING"):
+        assert fresh.index.stories
+    assert "unreadable" in caplog.text
+
+
+def test_an_index_of_an_unknown_format_is_unreadable(tmp_path):
+    gen = tmp_path / "gen-000001"
+    gen.mkdir()
+    (tmp_path / "CURRENT").write_text("gen-000001\n")
+    (gen / "manifest.json").write_text(json.dumps({"format": 0}))
+    with pytest.raises(IndexUnreadable, match="format"):
+        load_index(tmp_path)
