@@ -153,7 +153,7 @@ class Answerer:
         top = hits[:STORIES_READ]
         if q.dates and not any(h.date_ok for h in top):
             date = "、".join(d.text for d in q.dates)
-            return prompts["no_answer_reason_date"].format(date=date) + " " + prompts["no_answer"]
+            return prompts["no_answer_reason_date"].format(date=date)
         people = [n for n in q.names if looks_like_name(n) and n in self.known_names | set(q.names)
                   and not n.endswith(("区", "县", "市"))]
         for person in people:
@@ -199,6 +199,10 @@ class Answerer:
             if df == 0 and q.english and re.fullmatch(r"[a-z0-9\-]+", k):
                 continue  # an English word cannot be expected in a Chinese story; dense retrieval bridges
             weights[k] = math.log((n + 1) / (df + 0.5)) + 0.1
+        if not any(len(k) >= 2 and not k.isdigit() for k in weights):
+            return []  # nothing of the question's substance can be matched: no evidence at all
+        if self._topic_missing(q, weights, sentences, texts, present):
+            return []
         total = sum(weights.values()) or 1.0
         bigrams = _bigrams(INTERROGATIVE.sub(" ", q.norm))
         out = []
@@ -215,6 +219,17 @@ class Answerer:
             out.append(Evidence(hit, s, e, score, coverage))
         out.sort(key=lambda ev: -ev.score)
         return out
+
+    def _topic_missing(self, q: Question, weights: dict, sentences, texts, present) -> bool:
+        """A noun the question is about (火星 in 火星基地什么时候建成) that no story read contains."""
+        if q.english:
+            return False
+        nouns = {w for w, flag in self.index.tokenizer.tagged(INTERROGATIVE.sub(" ", q.norm))
+                 if flag.startswith("n") and len(w) >= 2}
+        for k in weights:
+            if k in nouns and k != q.head and not any(present(k, t, hit) for (hit, _, _), t in zip(sentences, texts)):
+                return True
+        return False
 
     def _found(self, q: Question, ev: Evidence, ex: Extraction, evidence: list[Evidence], ctx: Context,
                prompts: dict) -> Answer:

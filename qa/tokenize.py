@@ -59,13 +59,17 @@ class Tokenizer:
                 self.words.add(w)
                 self._jieba.add_word(w, freq=2000)
 
-    def names_in(self, text: str, tags: frozenset[str] = NAME_TAGS) -> list[str]:
-        """People, places and organizations jieba's part-of-speech tags find in ``text``."""
+    def tagged(self, text: str) -> list[tuple[str, str]]:
+        """(word, part-of-speech tag) pairs, as jieba.posseg gives them."""
         if self._pos is None:  # loading the tag table takes a second: once
             import jieba.posseg
 
             self._pos = jieba.posseg.POSTokenizer(self._jieba)
-        words = [(p.word, p.flag) for p in self._pos.cut(text)]
+        return [(p.word, p.flag) for p in self._pos.cut(text)]
+
+    def names_in(self, text: str, tags: frozenset[str] = NAME_TAGS) -> list[str]:
+        """People, places and organizations jieba's part-of-speech tags find in ``text``."""
+        words = self.tagged(text)
         out = []
         for i, (word, flag) in enumerate(words):
             if flag not in tags or len(word) < 2:

@@ -30,3 +30,15 @@ def embedder():
     from qa.embedder import Embedder
 
     return Embedder()
+
+
+@pytest.fixture(scope="session")
+def pipeline(tmp_path_factory, embedder):
+    """The whole product over the seed corpus, with an index of its own."""
+    from qa.pipeline import Pipeline
+    from qa.settings import Settings
+
+    settings = Settings(corpus=CORPUS, index=tmp_path_factory.mktemp("seed") / "index")
+    p = Pipeline(settings, progress=False)
+    p.__dict__["embedder"] = embedder
+    return p
