@@ -54,12 +54,21 @@ def extract_who(q: Question, sentence: str, ctx: Context) -> Extraction | None:
     if q.predicates:
         chosen, predicate = _subjects(q, sentence, people)
         if not chosen:
-            return _subject_phrase(q, sentence) if ctx.loose else None
+            return _loose_who(q, sentence) if ctx.loose else None
     else:
         chosen, predicate = _by_role(q, people), None
     if not chosen:
-        return None
+        return _loose_who(q, sentence) if ctx.loose else None
     return _people_answer(sentence, chosen, predicate, ctx)
+
+
+def _loose_who(q: Question, sentence: str) -> Extraction | None:
+    """Second pass: the words before the predicate, or the span the question's words frame."""
+    found = _subject_phrase(q, sentence) if q.predicates else None
+    if found:
+        return found
+    span = _aligned(q, sentence)
+    return Extraction(sentence[span[0]:span[1]], [span]) if span else None
 
 
 def _subject_phrase(q: Question, sentence: str) -> Extraction | None:
@@ -268,7 +277,18 @@ def _asked_unit(norm: str) -> str:
 # ---------------------------------------------------------------- what, why, yes/no
 
 
+_DEFINITION_Q = re.compile(r"^(?P<term>.+?)(?:是指|指的是|是|指|意思是|的意思是)(?:什么|啥|何物|哪个|哪种)")
+_CAUSE = re.compile(r"(?:因为|由于|为了|因而|源于|原因是|旨在|以便|以)")
+
+
 def extract_what(q: Question, sentence: str, ctx: Context) -> Extraction | None:
+    if q.type == "why":
+        found = _cause(sentence)
+        if found:
+            return found
+    definition = _definition(q, sentence)
+    if definition:
+        return definition
     if q.head:
         found = _head_phrases(q, sentence, ctx)
         if found:
@@ -281,6 +301,38 @@ def extract_what(q: Question, sentence: str, ctx: Context) -> Extraction | None:
     if not span:
         return None
     return Extraction(sentence[span[0]:span[1]], [span])
+
+
+def _definition(q: Question, sentence: str) -> Extraction | None:
+    """'X是什么?': what the sentence says X is (X(…)是[…])."""
+    m = _DEFINITION_Q.match(q.norm.strip("“”\"' "))
+    if not m:
+        return None
+    term = m["term"].strip("“”\"'《》 ")
+    at = sentence.find(term) if term else -1
+    if at < 0:
+        return None
+    rest = re.compile(r"(?:[(（][^)）]{0,60}[)）])?\s*(?:是指|指的是|是|指|为|即)").match(sentence, at + len(term))
+    if not rest:
+        return None
+    start = rest.end()
+    end = _sentence_part_end(sentence, start)
+    return Extraction(sentence[start:end], [(start, end)]) if end > start else None
+
+
+def _sentence_part_end(sentence: str, start: int, limit: int = MAX_ANSWER) -> int:
+    m = re.compile(r"[。;；!！?？]").search(sentence, start)
+    end = m.start() if m else len(sentence)
+    return min(end, start + limit)
+
+
+def _cause(sentence: str) -> Extraction | None:
+    """'为什么…?': the clause that gives a cause or a purpose."""
+    m = _CAUSE.search(sentence)
+    if not m:
+        return None
+    end = _sentence_part_end(sentence, m.end(), 60)
+    return Extraction(sentence[m.start():end], [(m.start(), end)]) if end > m.end() else None
 
 
 def _head_phrases(q: Question, sentence: str, ctx: Context) -> Extraction | None:
@@ -346,19 +398,29 @@ def _aligned(q: Question, sentence: str) -> tuple[int, int] | None:
     return start, end
 
 
+_WEAK_CHARS = set("的了是在和与及,，、“”\"' 为有")
+
+
 def _match_suffix(sentence: str, left: str) -> int | None:
-    for n in range(min(len(left), 10), 1, -1):
-        i = sentence.rfind(left[-n:])
+    left = left.rstrip("的了是 ")
+    for n in range(min(len(left), 10), 0, -1):
+        piece = left[-n:]
+        if n == 1 and piece in _WEAK_CHARS:
+            return None
+        i = sentence.rfind(piece)
         if i >= 0:
             return i + n
     return None
 
 
 def _match_prefix(sentence: str, right: str, after: int) -> int | None:
-    right = right.lstrip("的了是")
-    for n in range(min(len(right), 10), 1, -1):
-        i = sentence.find(right[:n], after)
-        if i >= 0:
+    right = right.lstrip("的了是 ")
+    for n in range(min(len(right), 10), 0, -1):
+        piece = right[:n]
+        if n == 1 and piece in _WEAK_CHARS:
+            return None
+        i = sentence.find(piece, after)
+        if i > after:
             return i
     return None
 
