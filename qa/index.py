@@ -159,9 +159,12 @@ def _compatible(manifest: dict | None, model_id: str) -> str | None:
         return f"it was built with model {manifest['model']['id']}, not {model_id}"
     if manifest["chunker"] != CHUNKER_VERSION:
         return f"it was built with chunker {manifest['chunker']}, not {CHUNKER_VERSION}"
-    if manifest["tokenizer"] != TOKENIZER_VERSION:
-        return f"it was built with tokenizer {manifest['tokenizer']}, not {TOKENIZER_VERSION}"
     return None
+
+
+def _lexical_stale(manifest: dict | None) -> bool:
+    """The BM25 side was built with another tokenizer: re-tokenize, but keep the embeddings."""
+    return manifest is not None and manifest.get("tokenizer") != TOKENIZER_VERSION
 
 
 def index_status(corpus: Path, folder: Path, model_id: str) -> tuple[dict | None, dict[str, str], str | None]:
@@ -176,7 +179,8 @@ def index_status(corpus: Path, folder: Path, model_id: str) -> tuple[dict | None
 
 def is_up_to_date(corpus: Path, folder: Path, model_id: str) -> bool:
     manifest, hashes, why = index_status(Path(corpus), Path(folder), model_id)
-    return why is None and {k: v["sha256"] for k, v in manifest["files"].items()} == hashes
+    return why is None and not _lexical_stale(manifest) and \
+        {k: v["sha256"] for k, v in manifest["files"].items()} == hashes
 
 
 def build_index(corpus: Path, folder: Path, model_id: str, embedder_factory: Callable[[], object],
@@ -199,7 +203,10 @@ def build_index(corpus: Path, folder: Path, model_id: str, embedder_factory: Cal
     report.rebuilt_because = why
     old_files = {} if why else {k: FileRecord(**v) for k, v in manifest["files"].items()}
 
-    if not why and {k: v.sha256 for k, v in old_files.items()} == hashes:
+    if not why and _lexical_stale(manifest):
+        log.warning("re-tokenizing the BM25 index (tokenizer %s, now %s); embeddings are kept",
+                    manifest.get("tokenizer"), TOKENIZER_VERSION)
+    elif not why and {k: v.sha256 for k, v in old_files.items()} == hashes:
         counts = manifest["counts"]
         report.stories, report.chunks, report.up_to_date = counts["stories"], counts["chunks"], True
         report.skipped = {k: v.skipped for k, v in old_files.items() if v.skipped}

@@ -127,6 +127,23 @@ def test_another_model_or_chunker_rebuilds_instead_of_mixing(small_corpus, tmp_p
     assert "chunker" in report.rebuilt_because and counting.embedded == report.chunks
 
 
+def test_a_new_tokenizer_rebuilds_bm25_but_keeps_the_embeddings(small_corpus, tmp_path, embedder, monkeypatch):
+    import qa.index
+
+    folder = tmp_path / "index"
+    build_index(small_corpus, folder, MODEL, lambda: embedder, progress=False)
+    before = load_index(folder).vectors.copy()
+    monkeypatch.setattr(qa.index, "TOKENIZER_VERSION", "999")
+    assert not qa.index.is_up_to_date(small_corpus, folder, MODEL)
+    counting = Counting(embedder)
+    report = build_index(small_corpus, folder, MODEL, lambda: counting, progress=False)
+    assert not report.up_to_date and counting.embedded == 0
+    index = load_index(folder)
+    assert index.manifest["tokenizer"] == "999"
+    np.testing.assert_array_equal(index.vectors, before)
+    assert qa.index.is_up_to_date(small_corpus, folder, MODEL)
+
+
 @pytest.mark.model
 def test_a_build_that_fails_while_writing_leaves_the_old_index(small_corpus, tmp_path, embedder, monkeypatch):
     folder = tmp_path / "index"
