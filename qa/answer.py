@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from .extract import Context, Extraction, extract
+from .dates import covers
 from .index import Index
 from .people import TITLED_NAME, looks_like_name
 from .prompts import load_prompts
@@ -180,13 +181,18 @@ class Answerer:
         dates = set(q.date_norms)
 
         def present(k: str, text: str, hit: StoryHit) -> float:
-            if k in dates:
-                return 1.0 if hit.date_ok else 0.0
+            if k in dates:  # fully where the sentence names it, half elsewhere in its story
+                return 1.0 if k in dated.get((hit.story.id, text), ()) else 0.5 if hit.date_ok else 0.0
             if k in text or (k in q.predicate_words and any(w in text for w in predicate_words)):
                 return 1.0
             # The headline and lead set the scene for every sentence of the story.
             return 0.5 if k in context[hit.story.id] else 0.0
 
+        dated: dict[tuple[str, str], set[str]] = {}  # (story, sentence) -> question dates it names
+        for (hit, s, e), text in zip(sentences, texts):
+            named = {d for m in hit.story.dates if s <= m.start < e for d in dates if covers(m.norm, d)}
+            if named:
+                dated[(hit.story.id, text)] = named
         context = {}
         for hit in hits:
             lead = hit.story.body[slice(*hit.story.paragraphs[0])] if hit.story.paragraphs else ""

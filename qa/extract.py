@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from .people import PERSON_TITLES, Person, find_people
 from .question import INTERROGATIVE, Question
 from .tokenize import PERSON_TAGS
-from .spans import clauses, noun_phrases, numbers, objects_after, time_expressions
+from .spans import DURATION_UNITS, UNIT, clauses, noun_phrases, numbers, objects_after, time_expressions
 
 MAX_ANSWER = 80
 
@@ -38,7 +38,62 @@ class Context:
 def extract(q: Question, sentence: str, ctx: Context) -> Extraction | None:
     extractor = {"who": extract_who, "when": extract_when, "where": extract_where,
                  "howmuch": extract_howmuch}.get(q.type, extract_what)
-    return extractor(q, sentence, ctx)
+    ex = extractor(q, sentence, ctx)
+    if ex and len(ex.pieces) == 1 and ex.text == sentence[slice(*ex.pieces[0])]:
+        span = _tidy(sentence, *ex.pieces[0])
+        ex = Extraction(sentence[span[0]:span[1]], [span], ex.uses_objects) if span else None
+    if ex and restates(q, ex.text):
+        return _after(q, sentence, ex) if q.type in ("what", "why") else None
+    return ex
+
+
+def _after(q: Question, sentence: str, ex: Extraction) -> Extraction | None:
+    """What the sentence says after the words that only repeat the question."""
+    start = max(e for _, e in ex.pieces)
+    end = _sentence_part_end(sentence, start)
+    span = _tidy(sentence, start, end) if end > start else None
+    if not span or restates(q, sentence[span[0]:span[1]]):
+        return None
+    return Extraction(sentence[span[0]:span[1]], [span])
+
+
+def restates(q: Question, answer: str) -> bool:
+    """Whether an answer only repeats words of the question (马飚 for 马飚毕业于哪所大学)."""
+    core = re.sub(r"[\W_]+", "", answer)
+    asked = re.sub(r"[\W_]+", "", INTERROGATIVE.sub("", q.norm))
+    return not core or core in asked
+
+
+_OPEN, _CLOSE = "(（《“「[【", ")）》”」]】"
+
+
+def _tidy(sentence: str, start: int, end: int) -> tuple[int, int] | None:
+    """Trim a span to balanced brackets and no dangling punctuation: 《童话》(原唱者 -> 《童话》."""
+    depth, cut = [], None
+    for i in range(start, end):
+        ch = sentence[i]
+        if ch in _OPEN:
+            depth.append(i)
+        elif ch in _CLOSE:
+            if depth:
+                depth.pop()
+            elif i == start:
+                start += 1
+            else:
+                cut = i
+                break
+    if cut is not None:
+        end = cut
+    elif depth:
+        end = depth[0]
+    while start < end and sentence[start] in _TRIM_EDGE:
+        start += 1
+    while end > start and sentence[end - 1] in _TRIM_EDGE:
+        end -= 1
+    return (start, end) if end > start else None
+
+
+_TRIM_EDGE = set(",，、。;；:：!！?？ ")
 
 
 # ---------------------------------------------------------------- who
@@ -77,7 +132,7 @@ def _subject_phrase(q: Question, sentence: str) -> Extraction | None:
         start = 0
         for m in _ANY_VERB.finditer(sentence, 0, ps):
             start = m.end()
-        for m in re.finditer(r"[。;；:：]", sentence[:ps]):
+        for m in re.finditer(r"[。;；:：,，]", sentence[:ps]):
             start = max(start, m.end())
         clause_end = next((e for s, e in clauses(sentence) if s <= ps < e), pe)
         end = min(clause_end, pe + 6)
@@ -127,9 +182,15 @@ def _subjects(q: Question, sentence: str, people: list[Person]) -> tuple[list[Pe
             return before, (ps, pe)
         clause_end = next((e for s, e in clauses(sentence) if s <= pe <= e), len(sentence))
         after = [p for p in people if pe <= p.start < clause_end]
-        if after:
+        if after and _introduces(sentence[pe:after[0].role_start or after[0].start]):
             return after, (ps, pe)
     return [], None
+
+
+def _introduces(gap: str) -> bool:
+    """Whether the words between a predicate and a name introduce that name as its subject
+    (出席会议的有[X]、参加人员包括[X]), not the object of another verb (与会人员观看了[X]的报告)."""
+    return len(gap) <= 2 or bool(re.search(r"(?:有|包括|为|是|[:：])$", gap))
 
 
 def _by_role(q: Question, people: list[Person]) -> list[Person]:
@@ -175,7 +236,8 @@ def _people_answer(sentence: str, people: list[Person], predicate: tuple[int, in
             text += "等"
         if predicate[0] >= end:
             clause_end = next((e for s, e in clauses(sentence) if s <= predicate[0] < e), predicate[1])
-            phrase = sentence[predicate[0]:min(clause_end, predicate[1] + 6)]
+            # the verb with a short object (主持会议, 出席仪式), not a long one
+            phrase = sentence[predicate[0]:clause_end if clause_end - predicate[1] <= 4 else predicate[1]]
             text += phrase
             end = predicate[0] + len(phrase)
     return Extraction(text, [(start, end)])
@@ -184,14 +246,25 @@ def _people_answer(sentence: str, people: list[Person], predicate: tuple[int, in
 # ---------------------------------------------------------------- when, where, how much
 
 
+_GRANULARITY = [  # what a question's interrogative asks for, and the time expressions that give it
+    (re.compile(r"哪天|哪一天|哪日|几月几[日号]|几号|什么日子|哪个日子|\bwhat (?:day|date)\b", re.I),
+     re.compile(r"[日号]|当天|当日")),
+    (re.compile(r"哪年|哪一年|\bwhat year\b", re.I), re.compile(r"年")),
+    (re.compile(r"几点|什么时刻|\bwhat time\b", re.I), re.compile(r"[点时]")),
+]
+
+
 def extract_when(q: Question, sentence: str, ctx: Context) -> Extraction | None:
-    asked = set(q.date_norms)
     spans = [s for s in time_expressions(sentence) if sentence[s[0]:s[1]] not in q.norm]
+    for asked, gives in _GRANULARITY:
+        if asked.search(q.norm):
+            fitting = [s for s in spans if gives.search(sentence[s[0]:s[1]])]
+            spans = fitting if fitting or not ctx.loose else spans
+            break
     if not spans:
         return None
     anchor = _anchor(q, sentence)
     span = min(spans, key=lambda s: _distance(s, anchor)) if anchor else spans[0]
-    del asked
     return Extraction(sentence[span[0]:span[1]], [span])
 
 
@@ -235,10 +308,10 @@ def extract_howmuch(q: Question, sentence: str, ctx: Context) -> Extraction | No
     dates = time_expressions(sentence)
     spans = [s for s in numbers(sentence) if sentence[s[0]:s[1]] not in q.norm
              and not any(d[0] <= s[0] < d[1] for d in dates)]
-    unit = _asked_unit(q.norm)
-    if unit:
-        spans = [s for s in spans if sentence[s[0]:s[1]].rstrip("余多").endswith(unit)] or \
-            [s for s in spans if unit in sentence[s[1]:s[1] + 2]]
+    units = _asked_unit(q.norm)
+    if units:
+        spans = [s for s in spans if sentence[s[0]:s[1]].rstrip("余多").endswith(units)] or \
+            [s for s in spans if any(u in sentence[s[1]:s[1] + 2] for u in units)]
     if "第几" in q.norm:
         spans = [s for s in spans if sentence[s[0]] == "第"]
     else:
@@ -254,30 +327,45 @@ def extract_howmuch(q: Question, sentence: str, ctx: Context) -> Extraction | No
 
 
 def _measured(q: Question, sentence: str, spans: list[tuple[int, int]], ctx: Context) -> tuple[int, int] | None:
-    """The number right after what the question measures: 总投资[多少] -> 总投资达[220亿元]."""
+    """The number right after what the question measures: 总投资[多少] -> 总投资达[220亿元];
+    服务多少群众 -> 服务群众[5.8万余人]."""
     m = re.search(r"(?:是|有|达|为)?(?:多少|几)", q.norm)
     if not m or ctx.tokenizer is None:
         return None
-    words = [w for w in ctx.tokenizer.words_of(q.norm[:m.start()]) if len(w) >= 2][-2:]
-    for word in reversed(words):
+    before = [w for w in ctx.tokenizer.words_of(q.norm[:m.start()]) if len(w) >= 2][-2:]
+    noun = [] if _asked_unit(q.norm) else \
+        [w for w in ctx.tokenizer.words_of(q.norm[m.end():]) if len(w) >= 2][:1]
+    words = [before[-1] + noun[0]] if before and noun else []
+    words += noun + before[::-1]
+    for word in words:
         for occurrence in re.finditer(re.escape(word), sentence):
-            after = [s for s in spans if 0 <= s[0] - occurrence.end() <= 12]
-            if after:
-                return after[0]
+            following = [s for s in spans if 0 <= s[0] - occurrence.end() <= 12]
+            if following:
+                return following[0]
     return None
 
 
-def _asked_unit(norm: str) -> str:
-    m = re.search(r"(?:第几|几|多少)([\u4e00-\u9fff%])", norm)
+def _asked_unit(norm: str) -> tuple[str, ...]:
+    """The units an answer must carry: 个 in 几个, 元 in 多少钱, time units in 多长时间."""
+    if re.search(r"多长时间|多久|多少(?:天|小时|年|分钟)", norm):
+        return DURATION_UNITS
+    if "多少钱" in norm:
+        return ("元",)
+    m = re.search(r"(?:第几|几|多少)([\u4e00-\u9fff%]{1,4})", norm)
     if not m:
-        return "元" if "多少钱" in norm else ""
-    return m.group(1)
+        return ()
+    rest = m.group(1)
+    for n in range(len(rest), 0, -1):
+        if UNIT.fullmatch(rest[:n]):
+            return (rest[:n],)
+    return ()  # 多少群众: a noun, not a unit; the measured word decides
 
 
 # ---------------------------------------------------------------- what, why, yes/no
 
 
-_DEFINITION_Q = re.compile(r"^(?P<term>.+?)(?:是指|指的是|是|指|意思是|的意思是)(?:什么|啥|何物|哪个|哪种)")
+_DEFINITION_Q = re.compile(r"^(?P<term>.+?)(?:是指|指的是|是|指|意思是|的意思是)(?:什么|啥|何物|哪个|哪种)|"
+                           r"^(?:什么是|什么叫|什么叫做|何为|何谓)(?P<term2>.+?)[?？。]?$")
 _CAUSE = re.compile(r"(?:因为|由于|为了|因而|源于|原因是|旨在|以便|以)")
 
 
@@ -308,16 +396,20 @@ def _definition(q: Question, sentence: str) -> Extraction | None:
     m = _DEFINITION_Q.match(q.norm.strip("“”\"' "))
     if not m:
         return None
-    term = m["term"].strip("“”\"'《》 ")
+    term = (m["term"] or m["term2"]).strip("“”\"'《》 ")
     at = sentence.find(term) if term else -1
     if at < 0:
         return None
-    rest = re.compile(r"(?:[(（][^)）]{0,60}[)）])?\s*(?:是指|指的是|是|指|为|即)").match(sentence, at + len(term))
+    rest = _DEFINES.match(sentence, at + len(term))
     if not rest:
         return None
     start = rest.end()
     end = _sentence_part_end(sentence, start)
     return Extraction(sentence[start:end], [(start, end)]) if end > start else None
+
+
+_DEFINES = re.compile(r"(?:[(（][^)）]{0,60}[)）])?[,，]?(?:(?:或称|又称|简称|亦称|也称)[^,，。]{1,20}[,，])?"
+                      r"\s*(?:是指|指的是|是|指|为|即)")
 
 
 def _sentence_part_end(sentence: str, start: int, limit: int = MAX_ANSWER) -> int:
@@ -335,14 +427,41 @@ def _cause(sentence: str) -> Extraction | None:
     return Extraction(sentence[m.start():end], [(m.start(), end)]) if end > m.end() else None
 
 
+# A head noun that names a kind of thing the genre calls by more specific nouns.
+HEAD_KINDS = {
+    "活动": ("活动", "仪式", "会议", "大会", "论坛", "典礼", "推介会", "座谈会", "培训会", "观摩会", "发布会"),
+    "会": ("会议", "大会", "推进会", "座谈会", "培训会", "评议会", "点评会", "推介会", "学习会", "会商会"),
+    "会议": ("会议", "大会", "推进会", "座谈会", "培训会", "评议会", "点评会", "推介会", "学习会", "会商会"),
+    "单位": ("单位", "公司", "集团", "企业", "中心", "机构", "部门", "局"),
+    "企业": ("企业", "公司", "集团"),
+    "机构": ("机构", "中心", "研究院", "公司", "集团", "部门"),
+}
+
+
 def _head_phrases(q: Question, sentence: str, ctx: Context) -> Extraction | None:
-    """Noun phrases ending with the question's head noun, not those the question names."""
-    spans = [s for s in noun_phrases(sentence, q.head, ctx.tokenizer)
-             if sentence[s[0]:s[1]] not in q.norm and not q.norm.endswith(sentence[s[0]:s[1]])]
+    """Noun phrases ending with the question's head noun (or a noun of its kind: 仪式 for 活动),
+    not those the question names."""
+    spans = []
+    for head in HEAD_KINDS.get(q.head, (q.head,)):
+        spans += [s for s in noun_phrases(sentence, head, ctx.tokenizer)
+                  if not any(o[0] <= s[0] and s[1] <= o[1] for o in spans)]
+    spans = sorted(_named_by_title(sentence, s) for s in spans
+                   if sentence[s[0]:s[1]] not in q.norm and not q.norm.endswith(sentence[s[0]:s[1]])
+                   and not _QUANTITY.fullmatch(sentence, s[0], s[1] - len(q.head)))
     if not spans:
         return None
     spans = _adjacent_group(sentence, spans, _anchor(q, sentence))
     return Extraction(ctx.separator.join(sentence[s:e] for s, e in spans), spans)
+
+
+_QUANTITY = re.compile(r"(?:\d+|[一二两三四五六七八九十几多]+)[个家所部首位名项种条座件]?")
+_TITLE_AFTER = re.compile(r"\s?(《[^》]{1,40}》)")
+
+
+def _named_by_title(sentence: str, span: tuple[int, int]) -> tuple[int, int]:
+    """A phrase followed by a title in 《》 is named by it: 综艺节目《奔跑吧兄弟》 -> 《奔跑吧兄弟》."""
+    m = _TITLE_AFTER.match(sentence, span[1])
+    return m.span(1) if m else span
 
 
 def _adjacent_group(sentence: str, spans: list[tuple[int, int]], anchor: int | None) -> list[tuple[int, int]]:

@@ -34,7 +34,7 @@ _CJK = r"[\u4e00-\u9fff]"
 TITLED_NAME = re.compile(rf"(?:{_TITLE})(?P<name>{_CJK}{{2,3}}?){_NAME_END}")
 NAME_LIST = re.compile(rf"(?P<list>{_CJK}{{2,3}}(?:、{_CJK}{{2,3}}){{1,}}){_NAME_END}")
 _NOT_NAME_ENDS = tuple("区县市镇乡村路街省局委办会院校司厂园站部处室队组科") + ("中心", "公司", "集团")
-ROLE_STOP = re.compile(r"[,，。;；:：!！?？()（）]|由|邀请|会上|会议|仪式|期间|其中|以及|陪同")
+ROLE_STOP = re.compile(r"[,，。;；:：!！?？()（）]|由|邀请|会上|会议|仪式|期间|其中|以及|陪同|了|观看|听取|学习")
 
 
 @dataclass(frozen=True)

@@ -31,14 +31,14 @@ TYPE_PATTERNS: list[tuple[str, re.Pattern]] = [
 
 INTERROGATIVE = re.compile(
     r"什么时候|什么时间|什么地方|什么人|什么|哪一天|哪一年|哪里|哪儿|哪些|哪个|哪家|哪位|哪座|哪天|哪年|哪|谁|"
-    r"多少|第几|几|何时|何地|何处|何人|为什么|为何|怎么|怎样|如何|是否|是不是|有没有")
+    r"多长时间|多少|多久|多长|多大|多高|多远|多重|第几|几|何时|何地|何处|何人|为什么|为何|怎么|怎样|如何|是否|是不是|有没有")
 
 # Predicates a question may ask about, each with the words the news genre uses for it.
 PREDICATES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # name: (Chinese words, English words)
     "attend": (("出席", "参加", "参会", "与会", "到会", "列席", "参与"),
                ("attend", "attended", "attending", "participate", "participated", "present", "joined")),
-    "host": (("主持",), ("host", "hosted", "chair", "chaired", "preside", "presided")),
+    "host": (("主持", "组织召开", "召集"), ("host", "hosted", "chair", "chaired", "preside", "presided")),
     "speak": (("讲话", "发言", "致辞", "表示", "指出", "强调", "说", "介绍"),
               ("speak", "spoke", "said", "say", "speech", "address", "addressed", "remarks")),
     "lead": (("带队", "率团", "带领", "率领", "率"), ("led", "lead", "headed", "leading")),

@@ -36,12 +36,17 @@ _MEASURES = ("公斤|千克|公分|厘米|毫米|公里|千米|平方公里|平�
              "毫升|度|摄氏度|分钟|秒钟|秒|小时|个月|周年|年|天|日|岁|倍|美元|港元|日元|欧元|英镑|元|cm|mm|km|kg|m|g")
 _UNIT = rf"(?:{_MEASURES}|{UNITS}|{'|'.join(COUNT_CLASSIFIERS)}|种|类|轮|级|代|页|张|本|台|株|只|头|匹|块|分)"
 _ARABIC = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
+_LATIN = r"(?:\s?(?i:ghz|mhz|khz|hz|tb|gb|mb|kb|kwh|kw|mw|mah|km/h|km|kg|cm|mm|mph|ft|lb|m|g|t|w|v)(?![A-Za-z]))"
 NUMBER = re.compile(
     rf"第(?:\d+|{_CN_NUM}){_UNIT}?|"
-    rf"(?:{_ARABIC})[万亿千百]?(?:余|多)?{_UNIT}?(?:余|多)?(?:\d+(?:{_UNIT}))*|"
+    rf"(?:{_ARABIC})[万亿千百]?(?:余|多)?(?:{_LATIN}|{_UNIT})?(?:余|多)?(?:\d+(?:{_UNIT}))*|"
     rf"(?<![\u4e00-\u9fff]){_CN_NUM}[万亿]?(?:余|多)?{_UNIT}|"
     rf"[零〇一二两三四五六七八九]?[十百千][零〇一二两三四五六七八九十百千]*[万亿]?(?:余|多)?{_UNIT}|"
     rf"{_CN_NUM}[万亿]?(?:余|多)?(?:{UNITS})")
+
+
+UNIT = re.compile(_UNIT)
+DURATION_UNITS = ("小时", "分钟", "秒钟", "秒", "天", "日", "周", "个月", "月", "年", "周年")
 
 
 def token_ends(text: str, tokenizer) -> set[int]:
@@ -75,7 +80,7 @@ def phrase_start(text: str, pos: int) -> int:
         if ch in _PUNCT:
             break
         stop = next((w for w in _LEFT_STOPS if text.startswith(w, i - len(w))), None)
-        if stop:
+        if stop and not (i == pos and len(stop) > 1):  # 签约 of 签约仪式 modifies the head
             break
         if ch in _WEAK_STOPS and _coordinates(text, i - 1):
             break
@@ -127,8 +132,18 @@ def time_expressions(text: str) -> list[tuple[int, int]]:
 
 
 def numbers(text: str) -> list[tuple[int, int]]:
-    """Numbers with their units or classifiers: 220亿元, 5.8万余人, 第二家, 45个."""
-    return [m.span() for m in NUMBER.finditer(text)]
+    """Numbers with their units or classifiers: 220亿元, 5.8万余人, 第二家, 45个, 4.7 GHz;
+    a range is one span: 400米至1,700米."""
+    spans: list[tuple[int, int]] = []
+    for m in NUMBER.finditer(text):
+        if spans and _RANGE.fullmatch(text, spans[-1][1], m.start()):
+            spans[-1] = (spans[-1][0], m.end())
+        else:
+            spans.append(m.span())
+    return spans
+
+
+_RANGE = re.compile(r"\s?(?:至|到|~|～|-|—|－)\s?")
 
 
 def clauses(text: str) -> list[tuple[int, int]]:

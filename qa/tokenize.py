@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from .dates import find_dates
 
-TOKENIZER_VERSION = "1"
+TOKENIZER_VERSION = "2"
 
 UNITS = ("亿元|万元|千元|元|亿人|万人次|人次|万人|人|万台|台|万个|个|家|亩|平方公里|平方米|万平方米|公里|千米|米|"
          "万吨|吨|项|天|年|月|日|次|名|位|户|辆|所|座|层|栋|套|件|批|届|期|%|％|倍|岁|小时|分钟|秒|周|条|处|场|支")
@@ -31,6 +31,7 @@ STOPWORDS = frozenset(
 PERSON_TAGS = frozenset({"nr", "nrfg", "nrt"})
 PLACE_TAGS = frozenset({"ns", "nt", "nz"})
 NAME_TAGS = PERSON_TAGS | PLACE_TAGS
+_FUNCTION_CHARS = frozenset("在到赴于的和与及从向对把被由将为是了至往")
 PLACE_SUFFIXES = ("区", "县", "市", "镇", "乡", "省", "村", "社区", "街道")
 
 
@@ -81,6 +82,11 @@ class Tokenizer:
                     word += following
                     if not tags & PLACE_TAGS:
                         continue  # a place, not the person that was asked for
+            # ... and 经开区 to 经 + 开区: a two-character place glued to the character before it.
+            previous = words[i - 1][0] if i else ""
+            if flag in PLACE_TAGS and len(word) == 2 and word.endswith(PLACE_SUFFIXES) \
+                    and len(previous) == 1 and previous not in _FUNCTION_CHARS and "\u4e00" <= previous <= "\u9fff":
+                word = previous + word
             out.append(word)
         return out
 

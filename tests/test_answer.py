@@ -100,3 +100,22 @@ def test_answer_jsonl_keeps_order():
     assert [o["question"] for o in objs] == questions
     assert [o["found"] for o in objs] == [True, False, True]
     assert all(o["elapsed_ms"] < 60000 for o in objs)
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("经开区观摩点评会是哪天召开的?", "4月20日"),            # 哪天: the day, not 第一季度
+    ("商都路党群服务中心服务多少群众?", "5.8万余人"),          # the number after the measured word
+    ("防汛值班要求多长时间?", "24小时"),                      # a duration
+    ("2月10日举行了什么活动?", "签约仪式"),                   # 活动: an event noun of its kind
+    ("7月20日的推进会由谁主持?", "周定友"),                   # 组织召开: the one who convenes
+])
+def test_questions_of_the_dev_kinds_not_in_the_dev_set(pipeline, question, expected):
+    result = pipeline.answer(question)
+    assert result.found and expected in result.answer
+    assert expected in result.citations[0].text
+
+
+def test_an_attendee_is_not_someone_the_attendees_watched(pipeline):
+    """与会人员观看了…院长林毅夫的报告: 林毅夫 did not attend a meeting in 北京."""
+    result = pipeline.answer("北京的会议谁参加了?")
+    assert "林毅夫" not in result.answer

@@ -89,3 +89,46 @@ def test_extraction_never_invents(ctx):
             if ex:
                 for a, b in ex.pieces:
                     assert s[a:b] and s[a:b] in s
+
+
+def test_numbers_keep_latin_units_and_ranges():
+    for text, expected in [("速度为4.7 GHz,是上一代的2倍", "4.7 GHz"), ("身高182CM", "182CM"),
+                           ("生长于海拔400米至1,700米的地区", "400米至1,700米")]:
+        assert expected in [text[a:b] for a, b in numbers(text)]
+
+
+def test_the_interrogative_decides_the_granularity_of_a_time(ctx):
+    s = "4月20日,经开区组织召开第一季度观摩点评会。"
+    assert extract(analyze("观摩点评会是哪天召开的?", ctx.tokenizer), s, ctx).text == "4月20日"
+    s = "该项目2024年上半年投产,6月18日举行了仪式。"
+    assert extract(analyze("项目哪年投产?", ctx.tokenizer), s, ctx).text == "2024年上半年"
+
+
+def test_howmuch_finds_the_measured_word_and_durations(ctx):
+    s = "商都路党群服务中心是第二家区域型党群服务中心,辐射3个城市社区,服务群众5.8万余人、公共单位35家。"
+    assert extract(analyze("服务中心服务多少群众?", ctx.tokenizer), s, ctx).text == "5.8万余人"
+    s = "四要做好人员24小时值班值守工作,同时按照3项要求执行。"
+    assert extract(analyze("值班要求多长时间?", ctx.tokenizer), s, ctx).text == "24小时"
+
+
+def test_a_kind_of_head_noun_and_a_title_that_names_it(ctx):
+    s = "2月10日,管城回族区产业园推介暨签约仪式在金融科创城商务服务中心举行。"
+    assert extract(analyze("2月10日举行了什么活动?", ctx.tokenizer), s, ctx).text == "管城回族区产业园推介暨签约仪式"
+    s = "他因参加综艺节目《奔跑吧兄弟》而走红。"
+    assert extract(analyze("他因参加什么综艺节目而走红?", ctx.tokenizer), s, ctx).text == "《奔跑吧兄弟》"
+
+
+def test_definitions_in_both_word_orders(ctx):
+    s = "标准杆,是一个高尔夫球运动术语,用以定义挥杆次数。"
+    for question in ["什么是标准杆?", "标准杆是什么?"]:
+        assert extract(analyze(question, ctx.tokenizer), s, ctx).text.startswith("一个高尔夫球运动术语")
+    s = "内台航路,或称内台航线,是台湾日治时期连结日本内地与台湾的海运航线。"
+    assert extract(analyze("什么是内台航路?", ctx.tokenizer), s, ctx).text.startswith("台湾日治时期")
+
+
+def test_an_answer_never_just_repeats_the_question(ctx):
+    q = analyze("马飚毕业于哪所大学?", ctx.tokenizer)
+    ex = extract(q, "马飚(),1960年生,中央民族学院政治系毕业。", ctx)
+    assert ex is None or "马飚" != ex.text.strip("()")
+    ex = extract(analyze("哪首歌是指定曲目?", ctx.tokenizer), "男子组指定演唱《童话》(原唱者", ctx)
+    assert ex is None or ex.text.count("(") == ex.text.count(")")
