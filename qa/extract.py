@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from .people import PERSON_TITLES, Person, find_people
 from .question import INTERROGATIVE, Question
 from .tokenize import PERSON_TAGS
-from .spans import DURATION_UNITS, UNIT, clauses, noun_phrases, numbers, objects_after, time_expressions
+from .spans import AREA_UNITS, DURATION_UNITS, LENGTH_UNITS, UNIT, WEIGHT_UNITS, clauses, noun_phrases, numbers, objects_after, time_expressions
 
 MAX_ANSWER = 80
 
@@ -310,7 +310,7 @@ def extract_howmuch(q: Question, sentence: str, ctx: Context) -> Extraction | No
              and not any(d[0] <= s[0] < d[1] for d in dates)]
     units = _asked_unit(q.norm)
     if units:
-        spans = [s for s in spans if sentence[s[0]:s[1]].rstrip("余多").endswith(units)] or \
+        spans = [s for s in spans if sentence[s[0]:s[1]].rstrip("余多").lower().endswith(units)] or \
             [s for s in spans if any(u in sentence[s[1]:s[1] + 2] for u in units)]
     if "第几" in q.norm:
         spans = [s for s in spans if sentence[s[0]] == "第"]
@@ -345,12 +345,22 @@ def _measured(q: Question, sentence: str, spans: list[tuple[int, int]], ctx: Con
     return None
 
 
+_MEASURE_QUESTIONS = [
+    (re.compile(r"面积|占地|多大的?(?:面积|地方)"), AREA_UNITS),
+    (re.compile(r"多长|多高|多远|多宽|多深|长度|高度|海拔|身高|距离"), LENGTH_UNITS),
+    (re.compile(r"多重|重量|体重"), WEIGHT_UNITS),
+]
+
+
 def _asked_unit(norm: str) -> tuple[str, ...]:
     """The units an answer must carry: 个 in 几个, 元 in 多少钱, time units in 多长时间."""
     if re.search(r"多长时间|多久|多少(?:天|小时|年|分钟)", norm):
         return DURATION_UNITS
     if "多少钱" in norm:
         return ("元",)
+    for asked, units in _MEASURE_QUESTIONS:
+        if asked.search(norm):
+            return units
     m = re.search(r"(?:第几|几|多少)([\u4e00-\u9fff%]{1,4})", norm)
     if not m:
         return ()

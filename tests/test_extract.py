@@ -132,3 +132,12 @@ def test_an_answer_never_just_repeats_the_question(ctx):
     assert ex is None or "马飚" != ex.text.strip("()")
     ex = extract(analyze("哪首歌是指定曲目?", ctx.tokenizer), "男子组指定演唱《童话》(原唱者", ctx)
     assert ex is None or ex.text.count("(") == ex.text.count(")")
+
+
+def test_a_measure_question_wants_a_number_of_that_measure(ctx):
+    for question, sentence, expected in [
+        ("主跑道有多长?", "机场有三条跑道,主跑道长1,980米。", "1,980米"),
+        ("学校总占地面积有多大?", "学校有两个校区,总占地面积1133.87亩。", "1133.87亩"),
+        ("他的身高是多少?", "他身高182CM,体重70公斤。", "182CM"),
+    ]:
+        assert extract(analyze(question, ctx.tokenizer), sentence, ctx).text == expected
