@@ -1,7 +1,8 @@
 """Read a corpus folder, recursively, into stories.
 
 Newspaper pages (``.txt``, ``.md``) hold several stories each (see :mod:`qa.pages`);
-stories files (``.jsonl``) hold one story a line. A file that cannot be used is skipped
+stories files (``.jsonl``) hold one story a line; HTML pages and Word ``.docx`` files are turned
+into page text first (:mod:`qa.formats`). A file that cannot be used is skipped
 with a warning that names it and says why; nothing else is dropped.
 """
 
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from .bylines import parse_bylines
 from .dates import find_dates
+from .formats import docx_to_page, html_to_page
 from .pages import DraftStory, split_page
 from .story import Story
 from .textfile import UnreadableFile, decode, read_text
@@ -25,7 +27,8 @@ log = logging.getLogger("qa.corpus")
 
 PAGE_SUFFIXES = {".txt", ".md", ".markdown", ".text"}
 STORIES_SUFFIXES = {".jsonl"}
-SUFFIXES = PAGE_SUFFIXES | STORIES_SUFFIXES
+CONVERTED_SUFFIXES = {".html", ".htm", ".docx"}  # turned into page text first (qa.formats)
+SUFFIXES = PAGE_SUFFIXES | STORIES_SUFFIXES | CONVERTED_SUFFIXES
 
 
 @dataclass(frozen=True)
@@ -64,11 +67,24 @@ def read_file(path: Path, root: Path) -> list[Story]:
     if suffix not in SUFFIXES:
         raise UnreadableFile(f"unsupported file type {suffix or '(no extension)'}; "
                              f"use one of {', '.join(sorted(SUFFIXES))}")
-    text = read_text(path)
-    stories = read_stories_file(text, rel) if suffix in STORIES_SUFFIXES else read_page(text, rel)
+    if suffix == ".docx":
+        stories = read_page(docx_to_page(_read_bytes(path)), rel)
+    elif suffix in (".html", ".htm"):
+        stories = read_page(html_to_page(read_text(path)), rel)
+    elif suffix in STORIES_SUFFIXES:
+        stories = read_stories_file(read_text(path), rel)
+    else:
+        stories = read_page(read_text(path), rel)
     if not stories:
         raise UnreadableFile("no stories found")
     return stories
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise UnreadableFile(f"cannot read: {e.strerror or e}") from e
 
 
 def read_page(text: str, source: str) -> list[Story]:

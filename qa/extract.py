@@ -274,7 +274,7 @@ def extract_where(q: Question, sentence: str, ctx: Context) -> Extraction | None
         if found:
             return found
     if q.predicate_words:
-        objects = _objects(q, sentence)
+        objects = [_place_in(sentence, o) for o in _objects(q, sentence)]
         if objects:
             return Extraction(ctx.separator.join(sentence[s:e] for s, e in objects), objects, True)
     places = [s for s in objects_after(sentence, ("赴", "到", "在", "位于", "前往", "来到", "于"))
@@ -285,6 +285,15 @@ def extract_where(q: Question, sentence: str, ctx: Context) -> Extraction | None
         span = (span[0], _trim_verb(sentence, span))
         return Extraction(sentence[span[0]:span[1]], [span])
     return None
+
+
+def _place_in(sentence: str, span: tuple[int, int]) -> tuple[int, int]:
+    """An object that names an event and then its place (仪式在[…中心]举行) gives the place."""
+    m = re.compile(r"[^,，]{0,8}?(?:在|于)(?=[\u4e00-\u9fff])").match(sentence, span[0], span[1])
+    if not m:
+        return span
+    place = (m.end(), span[1])
+    return place[0], _trim_verb(sentence, place)
 
 
 def _objects(q: Question, sentence: str) -> list[tuple[int, int]]:

@@ -216,3 +216,62 @@ def test_cli_lists_the_stories():
     text = subprocess.run([sys.executable, "-m", "qa", "stories"], cwd=ROOT,
                           capture_output=True, text=True, check=True).stdout
     assert "郑东新区 召开防汛会商会议" in text and "记者 马燕" in text
+
+
+HTML_PAGE = """<!doctype html><html><head><title>郑州日报 · 区县</title><style>p{color:red}</style></head>
+<body><nav>首页 | 新闻</nav>
+<h1>郑东新区 召开防汛会商会议</h1>
+<p>本报讯 7月21日,郑东新区召开防汛会商会议。应急管理局局长刘焱中主持会议&amp;讲话。</p>
+<p>记者 马燕</p>
+<h1>商都路党群服务中心正式揭牌运营</h1><h3>“全方位、零距离”服务辖区群众</h3>
+<p>本报讯 近日,商都路党群服务中心揭牌。<br>服务群众5.8万余人。</p>
+<script>var x = "<p>not text</p>";</script>
+</body></html>"""
+
+
+def _docx(paragraphs):
+    """A minimal Word file: (style, text) paragraphs in word/document.xml."""
+    import zipfile
+    from io import BytesIO
+
+    w = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+    def paragraph(style, text):
+        props = f'<w:pPr><w:pStyle w:val="{style}"/></w:pPr>' if style else ""
+        return f"<w:p>{props}<w:r><w:t>{text}</w:t></w:r></w:p>"
+
+    body = "".join(paragraph(style, text) for style, text in paragraphs)
+    buf = BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("word/document.xml", f'<w:document xmlns:w="{w}"><w:body>{body}</w:body></w:document>')
+    return buf.getvalue()
+
+
+def test_html_pages_and_word_files_are_read_as_pages(tmp_path):
+    (tmp_path / "page.html").write_text(HTML_PAGE, encoding="utf-8")
+    (tmp_path / "page.docx").write_bytes(_docx([
+        ("Title", "二七区与中交投资签约"), ("Subtitle", "探索央地合作新模式"),
+        (None, "本报讯 5月26日,二七区与中交投资有限公司举行战略合作签约仪式。"),
+        (None, "区委副书记、区长虎荣鑫致辞。"), (None, "记者 张立 通讯员 王伟 文/图")]))
+    stories = {}
+    for s in read_corpus(tmp_path):
+        stories.setdefault(s.source, []).append(s)
+    html = stories["page.html"]
+    assert [s.title for s in html] == ["郑东新区 召开防汛会商会议", "商都路党群服务中心正式揭牌运营"]
+    assert html[0].body.startswith("本报讯 7月21日") and "主持会议&讲话" in html[0].body
+    assert html[0].byline.reporters == ("马燕",)
+    assert html[1].subtitle == "“全方位、零距离”服务辖区群众"
+    assert "5.8万余人" in html[1].body and "not text" not in html[1].body and "首页" not in html[0].body
+    (docx,) = stories["page.docx"]
+    assert docx.title == "二七区与中交投资签约" and docx.subtitle == "探索央地合作新模式"
+    assert "虎荣鑫" in docx.body and docx.byline.correspondents == ("王伟",)
+    assert [d.norm for d in docx.dates] == ["05-26"]
+
+
+def test_a_broken_word_file_is_skipped_with_its_reason(tmp_path):
+    (tmp_path / "broken.docx").write_bytes(b"PK\x03\x04 not really a zip")
+    (tmp_path / "empty.docx").write_bytes(b"")
+    skipped = []
+    assert list(read_corpus(tmp_path, skipped)) == []
+    reasons = {s.path: s.reason for s in skipped}
+    assert "not a readable .docx" in reasons["broken.docx"] and "empty" in reasons["empty.docx"]
