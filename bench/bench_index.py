@@ -33,10 +33,11 @@ class Timed:
     def __init__(self, embedder):
         self.embedder, self.seconds = embedder, 0.0
         self.source, self.dim = embedder.source, embedder.dim
+        self.state_dim, self.layers = embedder.state_dim, embedder.layers
 
-    def encode_passages(self, texts):
+    def passages_with_states(self, texts):
         t = time.perf_counter()
-        out = self.embedder.encode_passages(texts)
+        out = self.embedder.passages_with_states(texts)
         self.seconds += time.perf_counter() - t
         return out
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from .corpus import read_corpus
 from .pipeline import Pipeline
 from .prompts import load_prompts
+from .render import answer_json, citation_url, reply_text
 from .settings import Settings
 
 
@@ -56,7 +57,79 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--show", action="store_true", help="print every question's result")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("train-reader", help="train the reader on public reading-comprehension data",
+                       description="Train the reader head (seeded) on CMRC 2018 train and DRCD dev; "
+                                   "example: python -m qa train-reader --data ../shared/train "
+                                   "--trial ../shared/eval/cmrc2018_trial.json")
+    p.add_argument("--data", type=Path, default=Path("../shared/train"),
+                   help="folder with cmrc2018_train.json and drcd_dev.json")
+    p.add_argument("--trial", type=Path, help="CMRC 2018 trial set, measured (never trained on)")
+    p.add_argument("--out", type=Path, help="weights file (default: the shipped qa/reader/weights/reader.safetensors)")
+    p.add_argument("--cache", type=Path, help="feature cache (default: ~/.cache/qa-news/reader-features)")
+    p.add_argument("--epochs", type=int, default=8)
+    p.add_argument("--cross", action=argparse.BooleanOptionalAction, default=True,
+                   help="every head layer also attends over the question (default: on)")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
+    p.set_defaults(func=cmd_train_reader)
+
+    p = sub.add_parser("eval-reader", help="the reader alone, given each question's gold passage",
+                       description="EM and F1 of the reader on a SQuAD-format file, reading only the gold "
+                                   "paragraph's chunks; example: python -m qa eval-reader "
+                                   "tests/data/cmrc2018_trial.json")
+    p.add_argument("file", type=Path)
+    p.add_argument("--reader", type=Path, help="weights file (default: the shipped weights)")
+    p.add_argument("--cache", type=Path, help="feature cache (default: ~/.cache/qa-news/reader-features)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_eval_reader)
     return parser
+
+
+def _feature_cache(path: Path | None) -> Path:
+    from .model_store import cache_root
+
+    return path or cache_root().parent / "reader-features"
+
+
+def cmd_eval_reader(args: argparse.Namespace, settings: Settings) -> int:
+    from .embedder import Embedder
+    from .reader.data import load_squad
+    from .reader.features import cached_features
+    from .reader.reader import Reader
+    from .reader.train import PairSource, read_gold
+
+    rs = load_squad(args.file, args.file.stem.replace("_", "-"))
+    src = PairSource(cached_features(rs, lambda: Embedder(settings.model), _feature_cache(args.cache)))
+    report = read_gold(Reader.load(args.reader or settings.reader), src, list(range(len(rs.questions))))
+    print(json.dumps(report, indent=1) if args.json else
+          f"gold passage: EM {report['em']:.1f}  F1 {report['f1']:.1f}  ({report['questions']} questions)")
+    return 0
+
+
+def cmd_train_reader(args: argparse.Namespace, settings: Settings) -> int:
+    import os
+
+    import torch
+
+    from .embedder import Embedder
+    from .reader import sets
+    from .reader.reader import WEIGHTS
+    from .reader.train import TrainConfig, run
+
+    torch.set_num_threads(args.threads or os.cpu_count() or 1)
+    cfg = TrainConfig(epochs=args.epochs, seed=args.seed if args.seed is not None else sets.SEED, cross=args.cross)
+    made = []
+
+    def embedder():
+        if not made:
+            made.append(Embedder(settings.model))
+        return made[0]
+
+    cache = _feature_cache(args.cache)
+    meta = run(args.data, args.trial, args.out or WEIGHTS, cache, cfg, embedder)
+    print(json.dumps(meta["metrics"], ensure_ascii=False, indent=1))
+    return 0
 
 
 def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
@@ -81,14 +154,17 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
             question = line.strip()
             if not question:
                 continue
-            print(json.dumps(pipeline.answer(question).to_dict(), ensure_ascii=False), flush=True)
+            result = pipeline.answer(question)
+            print(json.dumps(answer_json(result, load_prompts(settings.prompts, result.lang)), ensure_ascii=False),
+                  flush=True)
         return 0
     if not args.question:
         print("error: give a question, or --jsonl to read questions from standard input", file=sys.stderr)
         return 2
     result = pipeline.answer(args.question)
     if args.json:
-        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=1))
+        print(json.dumps(answer_json(result, load_prompts(settings.prompts, result.lang)), ensure_ascii=False,
+                         indent=1))
     else:
         print(format_text(result, load_prompts(settings.prompts, result.lang)))
     return 0
@@ -130,13 +206,13 @@ def format_text(result, prompts: dict) -> str:
     lines = []
     if result.found:
         marks = " ".join(f"[{c.n}]" for c in result.citations)
-        lines.append(f"{result.message} {marks}".strip())
+        lines.append(f"{reply_text(result, prompts)} {marks}".strip())
         lines.append("")
         lines.append(prompts["sources_heading"] + ":")
         for c in result.citations:
             lines += _citation_lines(c)
     else:
-        lines.append(result.message)
+        lines.append(reply_text(result, prompts))
         if result.related:
             lines.append("")
             lines.append(prompts["related_heading"])
@@ -147,7 +223,7 @@ def format_text(result, prompts: dict) -> str:
 
 def _citation_lines(c) -> list[str]:
     date = f" ({c.date})" if c.date else ""
-    return [f"[{c.n}] {c.title}{date}  {c.source}:{c.lines[0]}-{c.lines[1]}  {c.url}",
+    return [f"[{c.n}] {c.title}{date}  {c.source}:{c.lines[0]}-{c.lines[1]}  {citation_url(c)}",
             f"    「{c.text}」"]
 
 

@@ -38,7 +38,17 @@ class DevReport:
             "no_answer_accuracy": f"{self.declined}/{self.unanswerable}",
             "latency_ms_p50": round(percentile(self.latencies, 50), 1),
             "latency_ms_p95": round(percentile(self.latencies, 95), 1),
+            "right_by_kind": self.by_kind(),
         }
+
+    def by_kind(self) -> dict[str, str]:
+        """Right answers (a hit, or a decline where the corpus has no answer) per question kind."""
+        kinds: dict[str, list[int]] = {}
+        for row in self.rows:
+            k = kinds.setdefault(row["kind"], [0, 0])
+            k[0] += bool(row.get("ok"))
+            k[1] += 1
+        return {k: f"{a}/{b}" for k, (a, b) in sorted(kinds.items())}
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -73,7 +83,8 @@ def eval_dev(answer_fn, index, path: Path) -> DevReport:
         ans = answer_fn(item["q"])
         report.n += 1
         report.latencies.append(ans.elapsed_ms)
-        row = {"id": item.get("id"), "q": item["q"], "found": ans.found, "answer": ans.answer}
+        row = {"id": item.get("id"), "q": item["q"], "found": ans.found, "answer": ans.answer,
+               "kind": item.get("kind", item.get("type", ""))}
         if not item["stories"]:
             report.unanswerable += 1
             report.declined += not ans.found

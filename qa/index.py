@@ -25,11 +25,12 @@ from .dense import DenseIndex
 from .lexical import BM25Index
 from .story import Story
 from .textfile import UnreadableFile
+from .token_store import TokenStore, write_store
 from .tokenize import TOKENIZER_VERSION, Tokenizer
 
 log = logging.getLogger("qa.index")
 
-FORMAT = 1
+FORMAT = 2  # 2: token states for the reader
 EMBED_BATCH = 64
 
 
@@ -73,7 +74,8 @@ class Index:
     """A loaded index: stories, chunks, vectors, and the two searchers over the chunks."""
 
     def __init__(self, folder: Path, manifest: dict, stories: list[Story], chunks: list[Chunk],
-                 vectors: np.ndarray, dense: DenseIndex, bm25: BM25Index, tokenizer: Tokenizer):
+                 vectors: np.ndarray, dense: DenseIndex, bm25: BM25Index, tokenizer: Tokenizer,
+                 tokens: TokenStore):
         self.folder = folder
         self.manifest = manifest
         self.stories = {s.id: s for s in stories}
@@ -82,6 +84,7 @@ class Index:
         self.dense = dense
         self.bm25 = bm25
         self.tokenizer = tokenizer
+        self.tokens = tokens  # the reader's token states of every chunk
 
     @property
     def model_id(self) -> str:
@@ -121,18 +124,18 @@ def load_index(folder: Path) -> Index:
     manifest = read_manifest(folder)
     gen = Path(manifest["_generation"])
     try:
-        stories, chunks, vectors = _read_parts(gen)
+        stories, chunks, vectors, tokens = _read_parts(gen)
         dense = DenseIndex.load(gen / "dense.faiss")
         bm25 = BM25Index.load(gen / "bm25")
         lexicon = (gen / "lexicon.txt").read_text(encoding="utf-8").split("\n")
     except Exception as e:  # any damage to any part means: rebuild
         raise IndexUnreadable(f"index in {gen} is damaged: {type(e).__name__}: {e}") from e
-    if not (len(chunks) == len(vectors) == dense.size == manifest["counts"]["chunks"]):
-        raise IndexUnreadable(f"index in {gen} is damaged: chunk, vector and FAISS counts differ")
-    return Index(folder, manifest, stories, chunks, vectors, dense, bm25, Tokenizer(lexicon))
+    if not (len(chunks) == len(vectors) == len(tokens) == dense.size == manifest["counts"]["chunks"]):
+        raise IndexUnreadable(f"index in {gen} is damaged: chunk, vector, token and FAISS counts differ")
+    return Index(folder, manifest, stories, chunks, vectors, dense, bm25, Tokenizer(lexicon), tokens)
 
 
-def _read_parts(gen: Path) -> tuple[list[Story], list[Chunk], np.ndarray]:
+def _read_parts(gen: Path) -> tuple[list[Story], list[Chunk], np.ndarray, TokenStore]:
     with open(gen / "stories.jsonl", encoding="utf-8") as f:
         stories = [Story.from_dict(json.loads(line)) for line in f if line.strip()]
     by_id = {s.id: s for s in stories}
@@ -140,7 +143,7 @@ def _read_parts(gen: Path) -> tuple[list[Story], list[Chunk], np.ndarray]:
         rows = [json.loads(line) for line in f if line.strip()]
     chunks = [_chunk(by_id[story_id], start, end) for story_id, start, end in rows]
     vectors = np.load(gen / "vectors.npy", allow_pickle=False)
-    return stories, chunks, vectors
+    return stories, chunks, vectors, TokenStore.load(gen)
 
 
 def _chunk(story: Story, start: int, end: int) -> Chunk:
@@ -220,8 +223,9 @@ def build_index(corpus: Path, folder: Path, model_id: str, embedder_factory: Cal
     stories: list[Story] = []
     chunks: list[Chunk] = []
     vectors: list[np.ndarray | None] = []  # None: still to embed
+    states: list = []  # the reader's token states, parallel to vectors
 
-    def add(story: Story, story_chunks: list[Chunk], story_vectors: list) -> bool:
+    def add(story: Story, story_chunks: list[Chunk], story_vectors: list, story_states: list) -> bool:
         if story.id in seen:
             log.warning("skipped story %s in %s: another story has that id", story.id, story.source)
             return False
@@ -229,6 +233,7 @@ def build_index(corpus: Path, folder: Path, model_id: str, embedder_factory: Cal
         stories.append(story)
         chunks.extend(story_chunks)
         vectors.extend(story_vectors)
+        states.extend(story_states)
         return True
 
     seen: set[str] = set()
@@ -241,7 +246,8 @@ def build_index(corpus: Path, folder: Path, model_id: str, embedder_factory: Cal
             kept = [old.stories[i] for i in record.stories]
             ids = [s.id for s in kept
                    if add(s, [old.chunks[c] for c in old.chunks_of.get(s.id, [])],
-                          [old.vectors[c] for c in old.chunks_of.get(s.id, [])])]
+                          [old.vectors[c] for c in old.chunks_of.get(s.id, [])],
+                          [old.tokens.chunk(c) for c in old.chunks_of.get(s.id, [])])]
             files[rel] = FileRecord(sha, ids, record.skipped)
             continue
         report.changed.append(rel)
@@ -252,24 +258,25 @@ def build_index(corpus: Path, folder: Path, model_id: str, embedder_factory: Cal
             files[rel] = FileRecord(sha, skipped=str(e))
             report.skipped[rel] = str(e)
             continue
-        ids = [s.id for s in new if add(s, (c := chunk_story(s)), [None] * len(c))]
+        ids = [s.id for s in new if add(s, (c := chunk_story(s)), [None] * len(c), [None] * len(c))]
         files[rel] = FileRecord(sha, ids)
     report.removed = sorted(set(old_files) - set(hashes))
 
     todo = [i for i, v in enumerate(vectors) if v is None]
     embedder = embedder_factory() if todo else None
     if embedder is not None:
-        fresh = _embed(embedder, [chunks[i].embed_text for i in todo], progress)
-        for i, v in zip(todo, fresh):
-            vectors[i] = v
-        model = {"id": model_id, "source": embedder.source, "dim": embedder.dim}
+        fresh, fresh_states = _embed(embedder, [chunks[i] for i in todo], progress)
+        for i, v, st in zip(todo, fresh, fresh_states):
+            vectors[i], states[i] = v, st
+        model = {"id": model_id, "source": embedder.source, "dim": embedder.dim,
+                 "state_dim": embedder.state_dim, "layers": list(embedder.layers)}
     else:
         model = dict(manifest["model"]) if manifest else {"id": model_id, "source": "", "dim": 0}
     dim = model["dim"]
     matrix = np.vstack(vectors).astype(np.float32) if vectors else np.zeros((0, dim), np.float32)
     report.embedded = len(todo)
 
-    _write(folder, files, stories, chunks, matrix, model)
+    _write(folder, files, stories, chunks, matrix, states, model)
     report.stories, report.chunks = len(stories), len(chunks)
     report.seconds = time.perf_counter() - t0
     return report
@@ -278,17 +285,18 @@ def build_index(corpus: Path, folder: Path, model_id: str, embedder_factory: Cal
 class _OldParts:
     """The previous generation's stories, chunks and vectors, for reuse by file."""
 
-    def __init__(self, stories: list[Story], chunks: list[Chunk], vectors: np.ndarray):
+    def __init__(self, stories: list[Story], chunks: list[Chunk], vectors: np.ndarray, tokens: TokenStore | None):
         self.stories = {s.id: s for s in stories}
         self.chunks = chunks
         self.vectors = vectors
+        self.tokens = tokens
         self.chunks_of: dict[str, list[int]] = {}
         for i, c in enumerate(chunks):
             self.chunks_of.setdefault(c.story_id, []).append(i)
 
     @classmethod
     def empty(cls) -> "_OldParts":
-        return cls([], [], np.zeros((0, 0), np.float32))
+        return cls([], [], np.zeros((0, 0), np.float32), None)
 
     @classmethod
     def load(cls, manifest: dict) -> "_OldParts":
@@ -299,20 +307,29 @@ class _OldParts:
             return cls.empty()
 
 
-def _embed(embedder, texts: list[str], progress: bool) -> np.ndarray:
+def _embed(embedder, chunks: list[Chunk], progress: bool) -> tuple[np.ndarray, list]:
+    """Embeddings and token states (offsets into each chunk's text) of ``chunks``."""
     from tqdm import tqdm
 
-    out = []
-    with tqdm(total=len(texts), desc="embedding", unit="chunk", disable=not progress) as bar:
-        for i in range(0, len(texts), EMBED_BATCH):
-            batch = texts[i:i + EMBED_BATCH]
-            out.append(embedder.encode_passages(batch))
+    out, states = [], []
+    with tqdm(total=len(chunks), desc="embedding", unit="chunk", disable=not progress) as bar:
+        for i in range(0, len(chunks), EMBED_BATCH):
+            batch = chunks[i:i + EMBED_BATCH]
+            vectors, batch_states = embedder.passages_with_states([c.embed_text for c in batch])
+            out.append(vectors)
+            for c, st in zip(batch, batch_states):
+                shift = len(c.embed_text) - len(c.text)
+                if shift:
+                    valid = st.offsets[:, 0] >= 0
+                    st.offsets[valid] -= shift
+                    st.offsets[st.offsets[:, 0] < 0] = -1
+                states.append(st)
             bar.update(len(batch))
-    return np.vstack(out)
+    return np.vstack(out), states
 
 
 def _write(folder: Path, files: dict[str, FileRecord], stories: list[Story], chunks: list[Chunk],
-           vectors: np.ndarray, model: dict) -> Path:
+           vectors: np.ndarray, states: list, model: dict) -> Path:
     tokenizer = Tokenizer()
     tokenizer.add_words(lexicon(stories, tokenizer))
     bm25 = BM25Index.build([tokenizer(c.embed_text) for c in chunks])
@@ -326,6 +343,7 @@ def _write(folder: Path, files: dict[str, FileRecord], stories: list[Story], chu
             f.write(json.dumps([c.story_id, c.start, c.end], ensure_ascii=False) + "\n")
     np.save(tmp / "vectors.npy", vectors)
     dense.save(tmp / "dense.faiss")
+    write_store(tmp, states, int(model.get("state_dim") or 0))
     bm25.save(tmp / "bm25")
     (tmp / "lexicon.txt").write_text("\n".join(sorted(tokenizer.words)), encoding="utf-8")
     manifest = {

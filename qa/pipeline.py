@@ -42,9 +42,9 @@ class Pipeline:
 
     @cached_property
     def answerer(self):
-        from .answer import Answerer
+        from .answer import Answerer, load_reader
 
-        return Answerer(self.index, self.embedder, self.settings.prompts, fusion=self.settings.fusion)
+        return Answerer(self.index, self.embedder, load_reader(self.settings.reader), fusion=self.settings.fusion)
 
     def answer(self, question: str):
         """The one answer function behind the CLI, the API and the UI."""

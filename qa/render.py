@@ -3,9 +3,51 @@
 from __future__ import annotations
 
 from html import escape
+from urllib.parse import quote
 
-from .answer import Answer, Citation, story_url
+from .answer import Answer
+from .citations import Citation
 from .story import Story
+
+
+def story_url(story_id: str, start: int | None = None, end: int | None = None,
+              a_start: int | None = None, a_end: int | None = None) -> str:
+    """The story page, with the cited range (and the answer inside it) to highlight."""
+    url = f"/story/{quote(story_id, safe='')}"
+    if start is not None and end is not None:
+        url += f"?start={start}&end={end}"
+        if a_start is not None and a_end is not None:
+            url += f"&astart={a_start}&aend={a_end}"
+        url += "#cited"
+    return url
+
+
+def citation_url(c: Citation) -> str:
+    return story_url(c.story_id, c.start, c.end, c.answer_start, c.answer_end)
+
+
+def reply_text(result: Answer, prompts: dict) -> str:
+    """The reply line: the answer in the prompts' phrasing, or why there is none."""
+    if not result.found:
+        if result.reason == "date":
+            return prompts["no_answer_reason_date"].format(**result.detail)
+        return prompts["no_answer"]
+    if any(s.kind == "person" for s in result.spans):
+        parts = [prompts["person"].format(name=s.text, role=s.role) if s.role else s.text for s in result.spans]
+        return prompts["answer"].format(answer=prompts["list_separator"].join(parts))
+    if any(s.kind == "byline" for s in result.spans):
+        return prompts["answer"].format(answer=prompts["list_separator"].join(s.text for s in result.spans))
+    return prompts["answer"].format(answer=result.answer)
+
+
+def answer_json(result: Answer, prompts: dict) -> dict:
+    """The API's JSON: the answer's data plus the reply line and each citation's link."""
+    d = result.to_dict()
+    d["message"] = reply_text(result, prompts)
+    for key, cites in (("citations", result.citations), ("related", result.related)):
+        for item, c in zip(d[key], cites):
+            item["url"] = citation_url(c)
+    return d
 
 
 def _mark(text: str, start: int, end: int, base: int, cls: str = "answer") -> str:
@@ -24,7 +66,7 @@ def citation_html(c: Citation) -> str:
         quote_html = escape(quote)
     meta = " · ".join(escape(x) for x in (c.date or "", f"{c.source}:{c.lines[0]}-{c.lines[1]}") if x)
     return (f'<li class="qa-source" id="source-{c.n}">'
-            f'<a class="story-link" href="{escape(c.url)}">[{c.n}] {escape(c.title)}</a> '
+            f'<a class="story-link" href="{escape(citation_url(c))}">[{c.n}] {escape(c.title)}</a> '
             f'<span class="qa-meta">{meta}</span>'
             f'<blockquote class="qa-quote">{quote_html}</blockquote></li>')
 
@@ -32,16 +74,16 @@ def citation_html(c: Citation) -> str:
 def answer_html(result: Answer, prompts: dict) -> str:
     """A chat reply: the short answer with [n] markers, then its sources; or a visible 'no answer'."""
     if result.found:
-        marks = " ".join(f'<a class="cite" href="{escape(c.url)}">[{c.n}]</a>' for c in result.citations)
+        marks = " ".join(f'<a class="cite" href="{escape(citation_url(c))}">[{c.n}]</a>' for c in result.citations)
         sources = "".join(citation_html(c) for c in result.citations)
-        return (f'<div class="qa-reply qa-found"><p class="qa-answer">{escape(result.message)} {marks}</p>'
+        return (f'<div class="qa-reply qa-found"><p class="qa-answer">{escape(reply_text(result, prompts))} {marks}</p>'
                 f'<div class="qa-sources-h">{escape(prompts["sources_heading"])}</div>'
                 f'<ol class="qa-sources">{sources}</ol></div>')
     related = ""
     if result.related:
         related = (f'<div class="qa-sources-h">{escape(prompts["related_heading"])}</div>'
                    f'<ul class="qa-related">{"".join(citation_html(c) for c in result.related)}</ul>')
-    return (f'<div class="qa-reply qa-none"><p class="qa-no-answer">⚠️ {escape(result.message)}</p>'
+    return (f'<div class="qa-reply qa-none"><p class="qa-no-answer">⚠️ {escape(reply_text(result, prompts))}</p>'
             f'{related}</div>')
 
 

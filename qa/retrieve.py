@@ -68,8 +68,8 @@ def weighted_fusion(bm25: np.ndarray, dense: dict[int, float], n: int, alpha: fl
     return fused
 
 
-def retrieve(index: Index, embedder, q: Question, fusion: str = "weighted", limit: int = 10) -> list[StoryHit]:
-    """Stories ranked for the question, best first, each with its best chunks."""
+def retrieve(index: Index, qvec: np.ndarray, q: Question, fusion: str = "weighted", limit: int = 10) -> list[StoryHit]:
+    """Stories ranked for the question (``qvec``: its embedding), best first, each with its best chunks."""
     n = len(index.chunks)
     if n == 0:
         return []
@@ -78,7 +78,6 @@ def retrieve(index: Index, embedder, q: Question, fusion: str = "weighted", limi
     k = min(CANDIDATES, n)
     bm25_top = np.argsort(-bm25, kind="stable")[:k]
     bm25_top = bm25_top[bm25[bm25_top] > 0]
-    qvec = embedder.encode_queries([q.norm])[0]
     dense_scores, dense_top = index.dense.search(qvec, k)
     if fusion == "rrf":
         fused = rank_fusion([bm25_top, dense_top], n)

@@ -22,3 +22,4 @@ class Settings:
     model: str = field(default_factory=lambda: os.environ.get("QA_MODEL", DEFAULT_MODEL))
     prompts: Path = field(default_factory=lambda: _env_path("QA_PROMPTS", PROJECT_ROOT / "prompts"))
     fusion: str = field(default_factory=lambda: os.environ.get("QA_FUSION", "weighted"))
+    reader: Path | None = field(default_factory=lambda: _env_path("QA_READER", None))  # None: the shipped weights

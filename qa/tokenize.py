@@ -13,11 +13,11 @@ import re
 from collections.abc import Iterable
 
 from .dates import find_dates
+from .lexicons import words
 
 TOKENIZER_VERSION = "2"
 
-UNITS = ("亿元|万元|千元|元|亿人|万人次|人次|万人|人|万台|台|万个|个|家|亩|平方公里|平方米|万平方米|公里|千米|米|"
-         "万吨|吨|项|天|年|月|日|次|名|位|户|辆|所|座|层|栋|套|件|批|届|期|%|％|倍|岁|小时|分钟|秒|周|条|处|场|支")
+UNITS = "|".join(re.escape(u) for u in sorted(words("units"), key=len, reverse=True))
 NUMBER_WITH_UNIT = re.compile(
     rf"(?P<num>\d+(?:\.\d+)?(?:[万亿千百])?)(?:余|多)?(?:{UNITS})(?:余|多)?")
 _ORDINAL = re.compile(r"第[一二三四五六七八九十百\d]+[个家次届批期天]?")

@@ -12,7 +12,7 @@ import os
 from .followup import resolve
 from .pipeline import Pipeline
 from .prompts import load_examples, load_prompts
-from .render import answer_html, message_html, not_found_page, story_page
+from .render import answer_html, answer_json, message_html, not_found_page, story_page
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 log = logging.getLogger("qa.web")
@@ -49,7 +49,8 @@ class ChatHandler:
         if not question:
             return {"error": "empty question"}
         try:
-            return self.pipeline.answer(question).to_dict()
+            result = self.pipeline.answer(question)
+            return answer_json(result, load_prompts(self.pipeline.settings.prompts, result.lang))
         except Exception as e:  # reported, not raised
             log.exception("answering %r failed", question)
             return {"error": f"{type(e).__name__}: {e}"}

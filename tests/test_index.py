@@ -28,10 +28,11 @@ class Counting:
     def __init__(self, embedder):
         self.embedder, self.embedded = embedder, 0
         self.source, self.dim = embedder.source, embedder.dim
+        self.state_dim, self.layers = embedder.state_dim, embedder.layers
 
-    def encode_passages(self, texts):
+    def passages_with_states(self, texts):
         self.embedded += len(texts)
-        return self.embedder.encode_passages(texts)
+        return self.embedder.passages_with_states(texts)
 
     def encode_queries(self, texts):
         return self.embedder.encode_queries(texts)
@@ -72,7 +73,8 @@ def test_incremental_build_reembeds_only_what_changed(small_corpus, tmp_path, em
     assert report.files == 2 and report.stories == 9
     assert first.embedded == report.chunks == report.embedded > 0
     manifest = load_index(folder).manifest
-    assert manifest["model"] == {"id": MODEL, "source": embedder.source, "dim": 384}
+    assert manifest["model"] == {"id": MODEL, "source": embedder.source, "dim": 384, "state_dim": 1152,
+                                 "layers": [6, 9, 12]}
     assert manifest["chunker"] and manifest["tokenizer"] and manifest["dense"] == "flat"
     assert set(manifest["files"]) == {"002_e713b7ff9e0ddada.txt", "003_9e476d53aada9340.txt"}
     assert all(len(f["sha256"]) == 64 for f in manifest["files"].values())
@@ -107,6 +109,27 @@ def test_vectors_are_kept_with_their_chunks(small_corpus, tmp_path, embedder):
     index = load_index(folder)
     fresh = embedder.encode_passages([c.embed_text for c in index.chunks[:5]])
     assert np.allclose(fresh, index.vectors[:5], atol=1e-4)
+
+
+@pytest.mark.model
+def test_token_states_are_kept_with_their_chunks_and_point_into_the_chunk_text(small_corpus, tmp_path, embedder):
+    folder = tmp_path / "index"
+    build_index(small_corpus, folder, MODEL, lambda: embedder, progress=False)
+    (small_corpus / "002_e713b7ff9e0ddada.txt").unlink()  # the rest is reused, not re-embedded
+    build_index(small_corpus, folder, MODEL, lambda: embedder, progress=False)
+    index = load_index(folder)
+    assert len(index.tokens) == len(index.chunks)
+    _, fresh = embedder.passages_with_states([c.embed_text for c in index.chunks[:3]])
+    for i, chunk in enumerate(index.chunks[:3]):
+        stored = index.tokens.chunk(i)
+        assert np.array_equal(stored.ids, fresh[i].ids)
+        f = fresh[i].states.astype(np.float32)
+        assert np.abs(stored.states - f).max() <= np.abs(f).max() / 100
+        covered = {k for s, e in stored.offsets if s >= 0 for k in range(s, e)}
+        assert all(k in covered for k, ch in enumerate(chunk.text) if not ch.isspace())
+        assert all(0 <= s < e <= len(chunk.text) for s, e in stored.offsets if s >= 0)
+        # the title is embedded with the chunk but is not part of its text: no offset points into it
+        assert (stored.offsets[:, 0] >= 0).sum() < len(stored.ids)
 
 
 @pytest.mark.model

@@ -1,0 +1,64 @@
+"""Question latency with the reader, split by stage, on the seed corpus (and optionally the CMRC trial).
+
+    python bench/bench_reader.py [--questions tests/data/dev_qa.jsonl] [--repeat 3] [--json]
+
+Each question is asked ``repeat`` times after one warm-up round; the table gives p50/p95 of the
+whole answer and of each stage (analysis, encode = the question's single forward pass,
+retrieve, read = the reader over the chunks read). "Reader adds" is the read stage's p50:
+without the reader, the other stages are unchanged (the question's forward pass is needed for
+dense retrieval anyway). Not a test: numbers depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from qa.evaluate import percentile  # noqa: E402
+from qa.pipeline import Pipeline  # noqa: E402
+from qa.settings import Settings  # noqa: E402
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--questions", type=Path, default=ROOT / "tests" / "data" / "dev_qa.jsonl")
+    ap.add_argument("--corpus", type=Path, default=ROOT / "corpus")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    questions = [json.loads(line)["q"] for line in args.questions.read_text(encoding="utf-8").splitlines() if line.strip()]
+    with tempfile.TemporaryDirectory() as tmp:
+        pipe = Pipeline(Settings(corpus=args.corpus, index=Path(tmp) / "index"), progress=False)
+        pipe.answerer
+        for q in questions:  # warm-up: jieba dictionaries, layouts, allocator
+            pipe.answer(q)
+        total, stages = [], {}
+        for _ in range(args.repeat):
+            for q in questions:
+                r = pipe.answer(q)
+                total.append(r.elapsed_ms)
+                for k, v in r.timings.items():
+                    stages.setdefault(k, []).append(v)
+    out = {"questions": len(questions), "repeat": args.repeat,
+           "total_ms": {"p50": round(percentile(total, 50), 1), "p95": round(percentile(total, 95), 1)},
+           "stages_ms": {k: {"p50": round(percentile(v, 50), 1), "p95": round(percentile(v, 95), 1)}
+                         for k, v in stages.items()}}
+    out["reader_adds_ms_p50"] = out["stages_ms"].get("read", {}).get("p50", 0.0)
+    if args.json:
+        print(json.dumps(out, indent=1))
+    else:
+        print(f"{'stage':10s} {'p50 ms':>8s} {'p95 ms':>8s}")
+        for k, v in out["stages_ms"].items():
+            print(f"{k:10s} {v['p50']:8.1f} {v['p95']:8.1f}")
+        print(f"{'total':10s} {out['total_ms']['p50']:8.1f} {out['total_ms']['p95']:8.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

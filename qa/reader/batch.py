@@ -1,0 +1,58 @@
+"""Padding (question, passage) pairs into the tensors the head reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .chars import CharLayout
+
+
+@dataclass
+class Pair:
+    p_states: np.ndarray   # (tokens, dim) float16/32
+    p_ids: np.ndarray
+    q_states: np.ndarray
+    q_ids: np.ndarray
+    layout: CharLayout
+    target: tuple[int, int] = (-1, -1)  # first and last answer character, or no answer
+
+
+def collate(pairs: list[Pair]) -> dict[str, torch.Tensor]:
+    b = len(pairs)
+    tp = max(len(p.p_ids) for p in pairs)
+    tq = max(len(p.q_ids) for p in pairs)
+    tc = max(max(len(p.layout.token) for p in pairs), 1)
+    dim = pairs[0].p_states.shape[1]
+    p_states = np.zeros((b, tp, dim), np.float32)
+    q_states = np.zeros((b, tq, dim), np.float32)
+    p_ids = np.full((b, tp), 1, np.int64)
+    q_ids = np.full((b, tq), 1, np.int64)
+    p_mask = np.zeros((b, tp), bool)
+    q_mask = np.zeros((b, tq), bool)
+    char_tok = np.zeros((b, tc), np.int64)
+    char_feats = np.zeros((b, tc, pairs[0].layout.features.shape[1] if len(pairs[0].layout.token) else 6),
+                          np.float32)
+    char_mask = np.zeros((b, tc), bool)
+    targets = np.full((b, 2), -1, np.int64)
+    for i, p in enumerate(pairs):
+        n, m, c = len(p.p_ids), len(p.q_ids), len(p.layout.token)
+        p_states[i, :n] = p.p_states
+        q_states[i, :m] = p.q_states
+        p_ids[i, :n], q_ids[i, :m] = p.p_ids, p.q_ids
+        p_mask[i, :n], q_mask[i, :m] = True, True
+        if c:
+            char_tok[i, :c] = p.layout.token
+            char_feats[i, :c] = p.layout.features
+            char_mask[i, :c] = p.layout.valid
+        targets[i] = p.target
+    t = torch.from_numpy
+    return dict(p_states=t(p_states), p_mask=t(p_mask), p_ids=t(p_ids), q_states=t(q_states),
+                q_mask=t(q_mask), q_ids=t(q_ids), char_tok=t(char_tok), char_feats=t(char_feats),
+                char_mask=t(char_mask), targets=t(targets))
+
+
+def head_inputs(batch: dict) -> dict:
+    return {k: v for k, v in batch.items() if k != "targets"}

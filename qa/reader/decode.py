@@ -1,0 +1,64 @@
+"""From character scores to answer spans: the best (start, end) pairs and their margins."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .chars import is_punct
+
+MAX_ANSWER_CHARS = 80
+_OPEN, _CLOSE = "《“‘「『（(【[", "》”’」』）)】]"
+
+
+def best_spans(start: np.ndarray, end: np.ndarray, null: float, valid: np.ndarray, text: str | None = None,
+               max_chars: int = MAX_ANSWER_CHARS, k: int = 3) -> list[tuple[int, int, float]]:
+    """The ``k`` best (first char, end char exclusive, margin) spans, margin = span - no answer.
+
+    A span scores ``start[i] + end[j]``; "no answer" scores ``2 * null``. With ``text``, spans
+    are tidied (:func:`tidy`) and duplicates after tidying dropped.
+    """
+    n = len(start)
+    if n == 0 or not valid.any():
+        return []
+    s = np.where(valid, start, -np.inf)
+    e = np.where(valid, end, -np.inf)
+    width = min(max_chars, n)
+    e_pad = np.concatenate([e, np.full(width, -np.inf)])
+    pair = s[:, None] + e_pad[np.arange(n)[:, None] + np.arange(width)[None, :]]  # pair[i, w] = s[i] + e[i+w]
+    flat = pair.ravel()
+    top = min(len(flat), 8 * k)
+    cand = np.argpartition(-flat, top - 1)[:top]
+    cand = cand[np.argsort(-flat[cand])]
+    out, used = [], set()
+    for f in cand:
+        score = flat[f]
+        if not np.isfinite(score):
+            break
+        i, w = divmod(int(f), width)
+        a, b = tidy(i, i + w + 1, text)
+        if b <= a or (a, b) in used:
+            continue
+        used.add((a, b))
+        out.append((a, b, float(score - 2 * null)))
+        if len(out) == k:
+            break
+    return out
+
+
+def tidy(a: int, b: int, text: str | None) -> tuple[int, int]:
+    """Trim blanks and unpaired punctuation from the span's edges (a quoted title keeps its marks)."""
+    if text is None:
+        return a, b
+    while a < b and is_punct(text[a]) and not (text[a] in _OPEN and _closes(text, a, b)):
+        a += 1
+    while b > a and is_punct(text[b - 1]) and not (text[b - 1] in _CLOSE and _opens(text, a, b)):
+        b -= 1
+    return a, b
+
+
+def _closes(text: str, a: int, b: int) -> bool:
+    return _CLOSE[_OPEN.index(text[a])] in text[a + 1:b]
+
+
+def _opens(text: str, a: int, b: int) -> bool:
+    return _OPEN[_CLOSE.index(text[b - 1])] in text[a:b - 1]

@@ -1,0 +1,396 @@
+"""Training the reader head: ``python -m qa train-reader`` (see the README and the model card).
+
+Data: CMRC 2018 train and DRCD dev (traditional, and simplified with OpenCC), chunked as the
+index chunks stories. Each answerable question gives its positive chunk and, every epoch, one
+negative: another chunk of its paragraph or a chunk of another paragraph that dense retrieval
+ranks high, never one that holds an answer string. Selection (best epoch, no-answer threshold,
+calibration) uses held-out CMRC train paragraphs; DRCD's held-out paragraphs and the CMRC 2018
+trial set are only reported. Seeded: the same data and seed give the same weights.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..evaluate import exact_match, f1_score
+from . import sets
+from .batch import Pair, collate, head_inputs
+from .chars import CharLayout, char_layout
+from .data import ReadingSet
+from .features import SetFeatures, cached_features
+from .model import ReaderHead, span_loss
+from .reader import Reader
+
+log = logging.getLogger("qa.reader")
+
+NEGATIVES_RETRIEVED = 4
+
+
+class PairSource:
+    """(question, passage) pairs of one set, built from its cached token states."""
+
+    def __init__(self, f: SetFeatures):
+        self.f = f
+        self.data: ReadingSet = f.data
+        self._layouts: dict[int, CharLayout] = {}
+
+    @property
+    def name(self) -> str:
+        return self.data.name
+
+    def layout(self, p: int) -> CharLayout:
+        if p not in self._layouts:
+            self._layouts[p] = char_layout(self.data.passages[p].text, self.f.passages.offsets[self.f.passages.rows(p)])
+        return self._layouts[p]
+
+    def pair(self, q: int, p: int, answer: bool) -> Pair:
+        P, Q = self.f.passages, self.f.questions
+        target = (-1, -1)
+        if answer:
+            target = self.target(q, p)
+        return Pair(P.states[P.rows(p)], P.ids[P.rows(p)], Q.states[Q.rows(q)], Q.ids[Q.rows(q)],
+                    self.layout(p), target)
+
+    def target(self, q: int, p: int) -> tuple[int, int]:
+        """First and last answer character, moved inwards onto characters an answer may use."""
+        a, b = self.data.questions[q].span
+        valid = np.flatnonzero(self.layout(p).valid[a:b])
+        return (a + int(valid[0]), a + int(valid[-1])) if len(valid) else (-1, -1)
+
+    def passage_tokens(self, p: int) -> int:
+        return int(self.f.passages.bounds[p + 1] - self.f.passages.bounds[p])
+
+    def negatives(self, k: int = NEGATIVES_RETRIEVED) -> dict[int, tuple[list[int], list[int]]]:
+        """Per question: (other chunks of its paragraph, top retrieved chunks of other paragraphs),
+        none holding an answer string."""
+        qv, pv = self.f.questions.vectors, self.f.passages.vectors
+        out = {}
+        for lo in range(0, len(qv), 1024):
+            sims = qv[lo:lo + 1024] @ pv.T
+            top = np.argsort(-sims, axis=1)[:, :k * 6]
+            for j, row in enumerate(top):
+                qi = lo + j
+                q = self.data.questions[qi]
+                clean = [p for p in row if not self._holds_answer(p, q.answers)]
+                retrieved = [int(p) for p in clean if self.data.passages[p].paragraph != q.paragraph][:k]
+                same = [p for p in self.data.paragraph_chunks[q.paragraph]
+                        if p != q.chunk and not self._holds_answer(p, q.answers)]
+                out[qi] = (same, retrieved)
+        return out
+
+    def _holds_answer(self, p: int, answers: list[str]) -> bool:
+        text = self.data.passages[p].text
+        return any(a and a in text for a in answers)
+
+
+# ---------------------------------------------------------------- training
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 8
+    batch: int = 32
+    lr: float = 1.5e-3
+    weight_decay: float = 0.01
+    warmup: float = 0.05
+    seed: int = sets.SEED
+    max_steps: int | None = None       # stop early (tests)
+    dim: int = 128
+    layers: int = 2
+    cross: bool = False
+
+
+@dataclass
+class Job:
+    """A set and the questions of it that are trained on."""
+
+    source: PairSource
+    questions: list[int]
+    negatives: dict[int, tuple[list[int], list[int]]] = field(default_factory=dict)
+
+
+def epoch_examples(jobs: list[Job], rng: random.Random) -> list[tuple[Job, int, int, bool]]:
+    out = []
+    for job in jobs:
+        for qi in job.questions:
+            q = job.source.data.questions[qi]
+            if q.chunk < 0:
+                continue
+            out.append((job, qi, q.chunk, True))
+            same, retrieved = job.negatives.get(qi, ([], []))
+            pool = same if (same and (rng.random() < 0.5 or not retrieved)) else retrieved
+            if pool:
+                out.append((job, qi, rng.choice(pool), False))
+    return out
+
+
+def batches(examples: list, size: int, rng: random.Random) -> list[list]:
+    """Shuffled batches of similar passage lengths (less padding, same randomness per seed)."""
+    rng.shuffle(examples)
+    out = []
+    group = size * 32
+    for g in range(0, len(examples), group):
+        block = sorted(examples[g:g + group], key=lambda x: x[0].source.passage_tokens(x[2]))
+        out += [block[i:i + size] for i in range(0, len(block), size)]
+    rng.shuffle(out)
+    return out
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def train_head(jobs: list[Job], cfg: TrainConfig, in_dim: int, evaluate=None, log_every: int = 100) -> tuple[ReaderHead, list[float], list[dict]]:
+    """Fit a head; ``evaluate(head) -> dict with "f1"`` picks the best epoch when given.
+
+    Returns the head (best epoch's weights), the loss of every step, and the epoch reports.
+    """
+    seed_everything(cfg.seed)
+    rng = random.Random(cfg.seed)
+    head = ReaderHead(in_dim=in_dim, dim=cfg.dim, layers=cfg.layers, cross=cfg.cross)
+    opt = torch.optim.AdamW(head.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    per_epoch = math.ceil(len(epoch_examples(jobs, random.Random(0))) / cfg.batch)
+    total = per_epoch * cfg.epochs if cfg.max_steps is None else min(cfg.max_steps, per_epoch * cfg.epochs)
+    warm = max(1, int(total * cfg.warmup))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm))))
+    losses: list[float] = []
+    reports: list[dict] = []
+    best, best_state = -1.0, None
+    step = 0
+    for epoch in range(cfg.epochs):
+        head.train()
+        t0 = time.perf_counter()
+        for batch in batches(epoch_examples(jobs, rng), cfg.batch, rng):
+            pairs = [job.source.pair(qi, p, ans) for job, qi, p, ans in batch]
+            inputs = collate(pairs)
+            start, end, null = head(**head_inputs(inputs))
+            loss = span_loss(start, end, null, inputs["char_mask"], inputs["targets"])
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(head.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            losses.append(float(loss.detach()))
+            step += 1
+            if step % log_every == 0:
+                log.info("epoch %d step %d/%d loss %.3f (%.2f s/step)", epoch + 1, step, total,
+                         float(np.mean(losses[-log_every:])), (time.perf_counter() - t0) / max(1, step - epoch * per_epoch))
+            if step >= total:
+                break
+        report = {"epoch": epoch + 1, "steps": step, "loss": round(float(np.mean(losses[-per_epoch:])), 4),
+                  "minutes": round((time.perf_counter() - t0) / 60, 2)}
+        if evaluate is not None:
+            head.eval()
+            report.update(evaluate(head))
+            if report["f1"] > best:
+                best, best_state = report["f1"], {k: v.clone() for k, v in head.state_dict().items()}
+        reports.append(report)
+        log.info("epoch %d: %s", epoch + 1, report)
+        if step >= total:
+            break
+    if best_state is not None:
+        head.load_state_dict(best_state)
+    head.eval()
+    return head, losses, reports
+
+
+# ---------------------------------------------------------------- measuring
+
+
+def read_gold(reader: Reader, src: PairSource, questions: list[int]) -> dict:
+    """EM and F1 (percent) with the gold paragraph's chunks as the only passages."""
+    em = f1 = 0.0
+    margins = []
+    for qi in questions:
+        q = src.data.questions[qi]
+        chunks = src.data.paragraph_chunks[q.paragraph]
+        spans = reader.read([src.pair(qi, p, False) for p in chunks],
+                            [src.data.passages[p].text for p in chunks], k=1)
+        text = ""
+        if spans:
+            best = spans[0]
+            text = src.data.passages[chunks[best.passage]].text[best.start:best.end]
+            margins.append(best.margin)
+        em += exact_match(text, q.answers)
+        f1 += f1_score(text, q.answers)
+    n = max(1, len(questions))
+    return {"em": round(100 * em / n, 2), "f1": round(100 * f1 / n, 2), "questions": len(questions)}
+
+
+ANSWERABLE_SHARE = 0.75  # the product's prior: most questions asked of a news archive have an answer in it
+
+
+def answerability(reader: Reader, src: PairSource, questions: list[int], negatives: dict) -> tuple[float, tuple, dict]:
+    """Threshold and calibration from held-out questions: the gold paragraph (should answer)
+    against the top retrieved wrong chunks (should decline).
+
+    The threshold maximizes the expected score of a question, answerable with probability
+    :data:`ANSWERABLE_SHARE`: the answer's F1 when answerable, 1 for declining when not.
+    """
+    pos, pos_f1, neg = [], [], []
+    for qi in questions:
+        q = src.data.questions[qi]
+        chunks = src.data.paragraph_chunks[q.paragraph]
+        spans = reader.read([src.pair(qi, p, False) for p in chunks], [src.data.passages[p].text for p in chunks], k=1)
+        if spans:
+            s = spans[0]
+            pos.append(s.margin)
+            pos_f1.append(f1_score(src.data.passages[chunks[s.passage]].text[s.start:s.end], q.answers))
+        wrong = negatives.get(qi, ([], []))[1][:3]
+        if wrong:
+            spans = reader.read([src.pair(qi, p, False) for p in wrong], [src.data.passages[p].text for p in wrong], k=1)
+            if spans:
+                neg.append(spans[0].margin)
+    pos_a, f1_a, neg_a = np.asarray(pos), np.asarray(pos_f1), np.asarray(neg)
+    candidates = np.unique(np.round(np.concatenate([pos_a, neg_a]), 2))
+    value = [ANSWERABLE_SHARE * (f1_a * (pos_a >= t)).mean() + (1 - ANSWERABLE_SHARE) * (neg_a < t).mean()
+             for t in candidates]
+    threshold = float(candidates[int(np.argmax(value))])
+    x = np.concatenate([pos_a, neg_a])
+    y = np.concatenate([(f1_a >= 0.5).astype(float), np.zeros(len(neg_a))])
+    calibration = platt(x, y)
+    stats = {"threshold": round(threshold, 3), "answered_gold": round(float((pos_a >= threshold).mean()), 3),
+             "declined_wrong": round(float((neg_a < threshold).mean()), 3),
+             "expected_score": round(float(max(value)), 3), "answerable_share": ANSWERABLE_SHARE}
+    return threshold, calibration, stats
+
+
+def platt(x: np.ndarray, y: np.ndarray, steps: int = 100, l2: float = 1.0) -> tuple[float, float]:
+    """Logistic calibration p = sigmoid(a x + b), fitted by damped Newton steps with a small L2
+    penalty (keeps a separable sample from running off to infinity)."""
+    a, b = 0.0, 0.0
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-np.clip(a * x + b, -30, 30)))
+        w = p * (1 - p) + 1e-9
+        g = np.array([((p - y) * x).sum() + l2 * a, (p - y).sum() + l2 * b])
+        h = np.array([[(w * x * x).sum() + l2, (w * x).sum()], [(w * x).sum(), w.sum() + l2]])
+        da, db = np.clip(np.linalg.solve(h, g), -5, 5)
+        a, b = a - da, b - db
+    return float(a), float(b)
+
+
+# ---------------------------------------------------------------- the command
+
+
+def run(data_dir: Path, trial: Path, out: Path, cache: Path, cfg: TrainConfig, embedder_factory) -> dict:
+    """Cache features, train, select, measure, and write the weights and the card."""
+    t0 = time.perf_counter()
+    cmrc = PairSource(cached_features(sets.cmrc_train(data_dir), embedder_factory, cache))
+    drcd_t = PairSource(cached_features(sets.drcd(data_dir), embedder_factory, cache))
+    drcd_s = PairSource(cached_features(sets.drcd(data_dir, simplified=True), embedder_factory, cache))
+    trial_src = PairSource(cached_features(sets.cmrc_trial(trial), embedder_factory, cache)) if trial else None
+    log.info("features ready in %.1f min", (time.perf_counter() - t0) / 60)
+
+    def questions_in(src: PairSource, paragraphs: set[int]) -> list[int]:
+        return [i for i, q in enumerate(src.data.questions) if q.paragraph in paragraphs]
+
+    cmrc_train_p, cmrc_select_p = sets.splits(cmrc.data)
+    drcd_train_p, drcd_report_p = sets.splits(drcd_t.data)
+    jobs = [Job(cmrc, questions_in(cmrc, cmrc_train_p)), Job(drcd_t, questions_in(drcd_t, drcd_train_p)),
+            Job(drcd_s, questions_in(drcd_s, drcd_train_p))]
+    for job in jobs:
+        job.negatives = job.source.negatives()
+    select = questions_in(cmrc, cmrc_select_p)
+    select_negatives = cmrc.negatives() if not jobs[0].negatives else jobs[0].negatives
+    rng = random.Random(cfg.seed)
+    select_eval = sorted(rng.sample(select, min(len(select), 400)))
+    in_dim = cmrc.f.passages.states.shape[1]
+
+    def evaluate(head):
+        return read_gold(Reader(head), cmrc, select_eval)
+
+    t1 = time.perf_counter()
+    head, losses, reports = train_head(jobs, cfg, in_dim, evaluate)
+    train_minutes = (time.perf_counter() - t1) / 60
+    reader = Reader(head)
+    threshold, calibration, stats = answerability(reader, cmrc, select, select_negatives)
+    reader.threshold, reader.calibration = threshold, calibration
+    params = sum(p.numel() for p in head.parameters())
+    metrics = {"select_cmrc_train_heldout": read_gold(reader, cmrc, select),
+               "drcd_heldout_traditional": read_gold(reader, drcd_t, questions_in(drcd_t, drcd_report_p)),
+               "answerability_select": stats}
+    if trial_src is not None:
+        metrics["cmrc2018_trial_gold_passage"] = read_gold(reader, trial_src, list(range(len(trial_src.data.questions))))
+    meta = {"encoder": "intfloat/multilingual-e5-small",
+            "layers": [6, 9, 12], "seed": cfg.seed, "epochs": cfg.epochs, "train_config": vars(cfg),
+            "epoch_reports": reports, "metrics": metrics, "train_minutes": round(train_minutes, 1),
+            "total_minutes": round((time.perf_counter() - t0) / 60, 1),
+            "train_questions": {j.source.name: len(j.questions) for j in jobs},
+            "parameters": params, "calibration": [round(c, 4) for c in calibration]}
+    reader.meta = meta
+    reader.save(out)
+    write_card(meta, Path(out).with_name("MODEL_CARD.md"), Path(out).name)
+    log.info("wrote %s: %s", out, metrics)
+    return meta
+
+
+def write_card(meta: dict, path: Path, weights: str) -> None:
+    """The model card next to the weights: data and licences, command, seed, metrics."""
+    m = meta["metrics"]
+    rows = "\n".join(f"| {r['epoch']} | {r['loss']} | {r.get('em', '')} | {r.get('f1', '')} | {r['minutes']} |"
+                     for r in meta["epoch_reports"])
+    trial = m.get("cmrc2018_trial_gold_passage", {})
+    a = m["answerability_select"]
+    text = f"""# Reader weights: `{weights}`
+
+A span reader head ({meta["parameters"]:,} parameters, float16) over the frozen token
+states of `{meta["encoder"]}` (hidden layers {", ".join(map(str, meta["layers"]))} concatenated). It
+scores answer start and end characters and a no-answer option; see `qa/reader/model.py`.
+
+## Data and licences
+
+A derived work of CC BY-SA data, shared under CC BY-SA 4.0:
+
+| data | used for | source and licence |
+| --- | --- | --- |
+| CMRC 2018 train (2,403 paragraphs, 10,142 questions) | training; 8% of paragraphs held out for selection | ymcui/cmrc2018 via ymcui/expmrc; CC BY-SA 4.0 |
+| DRCD dev (1,000 paragraphs, 3,524 questions), traditional as printed and converted to simplified with OpenCC t2s | training; 20% of paragraphs held out, only reported | DRCKnowledgeTeam/DRCD; CC BY-SA 3.0 |
+| CMRC 2018 trial (256 paragraphs, 1,002 questions) | reported only, never trained or selected on | ymcui/cmrc2018; CC BY-SA 4.0 |
+
+Questions trained on: {meta["train_questions"]}. Each answerable question gives its positive chunk and,
+each epoch, one negative: another chunk of its paragraph or a retrieved chunk of another paragraph
+that holds no answer string.
+
+## Command and seed
+
+```bash
+python -m qa train-reader --data ../shared/train --trial ../shared/eval/cmrc2018_trial.json
+```
+
+Seed {meta["seed"]}; configuration {json.dumps(meta["train_config"])}. Training took
+{meta["train_minutes"]} minutes on two CPU cores, {meta["total_minutes"]} minutes in all with the
+cached features (encoding the features once takes about 15 minutes more).
+
+## Metrics (gold passage: the reader reads only the chunks of the question's own paragraph)
+
+| set | EM | F1 | questions |
+| --- | --- | --- | --- |
+| CMRC 2018 trial (held out) | {trial.get("em", "")} | {trial.get("f1", "")} | {trial.get("questions", "")} |
+| DRCD held-out paragraphs, traditional questions as asked | {m["drcd_heldout_traditional"]["em"]} | {m["drcd_heldout_traditional"]["f1"]} | {m["drcd_heldout_traditional"]["questions"]} |
+| CMRC 2018 train, held-out paragraphs (selection) | {m["select_cmrc_train_heldout"]["em"]} | {m["select_cmrc_train_heldout"]["f1"]} | {m["select_cmrc_train_heldout"]["questions"]} |
+
+No-answer threshold {a["threshold"]} (margin of the best span over no answer), chosen on the selection
+paragraphs to maximize the expected score when {a.get("answerable_share", 0.75):.0%} of questions have an answer
+(F1 when answerable, 1 for declining when not): it answers {a["answered_gold"]:.0%} of questions given their
+gold paragraph and declines {a["declined_wrong"]:.0%} given only retrieved wrong paragraphs. Calibration (logistic on the
+margin): {meta.get("calibration", "")}.
+
+Epochs (selection F1 on 400 held-out questions picks the best):
+
+| epoch | loss | EM | F1 | minutes |
+| --- | --- | --- | --- | --- |
+{rows}
+"""
+    path.write_text(text, encoding="utf-8")

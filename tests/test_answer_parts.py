@@ -1,0 +1,74 @@
+"""The answer layer's parts on hand-made stories: list expansion, bylines, constraints, span choice."""
+
+from types import SimpleNamespace as NS
+
+from qa import answerability
+from qa.expand import byline_people, people_list
+from qa.question import analyze
+from qa.story import Byline, Story
+
+BODY = ("7月18日，郑东新区党工委扩大会议召开。郑东新区党工委副书记、管委会常务副主任牛瑞华，"
+        "党工委副书记马安庄等出席会议。会议强调，要加快建设。")
+
+
+def _story(body=BODY, byline=Byline()):
+    return Story(id="s1", title="郑东新区党工委扩大会议召开", body=body, source="page.txt", lines=(1, 3),
+                 byline=byline)
+
+
+def test_a_person_in_a_coordination_brings_the_whole_list_with_roles():
+    story = _story()
+    start = BODY.index("马安庄")
+    pieces = people_list(story, start, start + 3, frozenset())
+    assert [p.name for p in pieces] == ["牛瑞华", "马安庄"]
+    assert pieces[0].role.endswith("常务副主任") and pieces[1].role == "党工委副书记"
+    for p in pieces:
+        assert BODY[p.start:p.end] == p.text and p.text.endswith(p.name)
+
+
+def test_a_span_without_people_is_not_widened():
+    story = _story()
+    start = BODY.index("加快建设")
+    assert people_list(story, start, start + 4, frozenset()) == []
+
+
+def test_people_in_another_clause_are_not_joined():
+    body = "主任张伟主持会议，会上听取了副主任李强的汇报。"
+    story = _story(body)
+    pieces = people_list(story, body.index("张伟"), body.index("张伟") + 2, frozenset())
+    assert [p.name for p in pieces] == ["张伟"]
+
+
+def test_byline_answers_pick_what_is_asked():
+    story = _story(byline=Byline(("记者 马燕 通讯员 李盼 文/图",), ("马燕",), ("李盼",)))
+    assert [p.text for p in byline_people(story, "这篇报道的记者是谁")] == ["马燕"]
+    assert [p.text for p in byline_people(story, "通讯员是谁")] == ["李盼"]
+    assert [p.text for p in byline_people(story, "谁写的")] == ["马燕", "李盼"]
+    assert byline_people(_story(), "记者是谁") == []
+
+
+def _hit(story, date_ok=None):
+    return NS(story=story, date_ok=date_ok, score=1.0, chunks=[(0, 1.0)])
+
+
+def test_a_date_no_story_mentions_is_an_unmet_constraint():
+    q = analyze("6月1日的会议谁参加了?")
+    decline = answerability.unmet_constraint(q, [_hit(_story(), date_ok=False)], frozenset())
+    assert decline.reason == "date" and "6月1日" in decline.detail["date"]
+    assert answerability.unmet_constraint(analyze("7月18日的会议谁参加了?"), [_hit(_story(), True)],
+                                          frozenset()) is None
+
+
+def test_a_known_person_no_retrieved_story_names_is_an_unmet_constraint():
+    q = analyze("王小明参加了什么会议?")
+    q.names = ["王小明"]
+    assert answerability.unmet_constraint(q, [_hit(_story())], frozenset({"王小明"})).reason == "person"
+    assert answerability.unmet_constraint(q, [_hit(_story())], frozenset()) is None  # unknown: the reader decides
+
+
+def test_the_reader_margin_decides_and_the_prior_breaks_near_ties():
+    spans = [NS(passage=0, margin=2.0), NS(passage=1, margin=2.3)]
+    passages = [NS(retrieval=1.0), NS(retrieval=0.5)]
+    assert answerability.best(spans, passages, prior=0.0).passage == 1
+    assert answerability.best(spans, passages, prior=1.0).passage == 0
+    assert answerability.accept(0.5, 0.4) and not answerability.accept(0.3, 0.4)

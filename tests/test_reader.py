@@ -1,0 +1,159 @@
+"""The reader: span decoding, character layout, stored token states, training that learns, shipped weights."""
+
+import json
+import random
+
+import numpy as np
+import pytest
+
+from qa.reader.chars import char_layout
+from qa.reader.decode import best_spans, tidy
+from qa.reader.train import platt
+from qa.token_store import dequantize, quantize
+from tests.conftest import ROOT
+
+DATA = ROOT / "tests" / "data"
+
+
+def test_best_span_is_the_best_start_end_pair_within_reach():
+    start = np.array([0.0, 5.0, 0.0, 0.0, 9.0])
+    end = np.array([0.0, 0.0, 0.0, 6.0, -9.0])
+    valid = np.ones(5, bool)
+    (a, b, margin), = best_spans(start, end, 1.0, valid, "ABCDE", k=1)
+    assert (a, b) == (1, 4) and margin == pytest.approx(5 + 6 - 2)
+    # an end before the start is never paired with it; too long a span is out of reach
+    assert best_spans(start, end, 1.0, valid, "ABCDE", max_chars=2, k=1)[0][:2] != (1, 4)
+
+
+def test_no_answer_beats_every_span_when_its_score_is_higher():
+    start, end = np.zeros(4), np.zeros(4)
+    (_, _, margin), = best_spans(start, end, 3.0, np.ones(4, bool), "ABCD", k=1)
+    assert margin < 0
+
+
+def test_invalid_characters_never_start_or_end_an_answer():
+    start = np.array([9.0, 0.0, 0.0])
+    end = np.array([0.0, 0.0, 9.0])
+    valid = np.array([False, True, True])
+    spans = best_spans(start, end, 0.0, valid, "ABC", k=3)
+    assert all(a >= 1 for a, _, _ in spans)
+
+
+def test_tidy_trims_punctuation_but_keeps_a_quoted_title():
+    text = "，《三体》。"
+    assert text[slice(*tidy(0, len(text), text))] == "《三体》"
+    assert text[slice(*tidy(0, 4, text))] == "三体"          # an unclosed 《 goes
+    assert tidy(0, 1, "，") == (1, 1) or tidy(0, 1, "，")[0] >= tidy(0, 1, "，")[1]
+
+
+def test_every_character_knows_its_token_and_the_word_boundaries():
+    text = "15日在越南"
+    offsets = np.array([[-1, -1], [0, 2], [2, 4], [4, 6], [-1, -1]])  # <s> 15 日在 越南 </s>
+    layout = char_layout(text, offsets)
+    assert layout.token.tolist() == [1, 1, 2, 2, 3, 3]
+    assert layout.valid.all()
+    tok_first, tok_last, word_start, word_end = (layout.features[:, i] for i in range(4))
+    assert tok_first.tolist() == [1, 0, 1, 0, 1, 0] and tok_last.tolist() == [0, 1, 0, 1, 0, 1]
+    # jieba cuts 15日|在|越南 while the encoder's piece is 日在: the end of 日 is a word end
+    assert word_end[2] == 1 and word_start[3] == 1
+
+
+def test_blanks_are_not_answer_characters():
+    layout = char_layout("A B", np.array([[0, 1], [2, 3]]))
+    assert layout.valid.tolist() == [True, False, True]
+
+
+def test_stored_token_states_round_trip_within_int8_precision():
+    rng = np.random.default_rng(0)
+    states = rng.normal(size=(50, 1152)).astype(np.float16)
+    q, scale = quantize(states)
+    back = dequantize(q, scale)
+    err = np.abs(back - states.astype(np.float32)).max(axis=1)
+    assert q.dtype == np.int8 and (err <= np.abs(states.astype(np.float32)).max(axis=1) / 127 * 0.51 + 1e-3).all()
+
+
+def test_calibration_is_increasing_and_matches_frequencies():
+    rng = np.random.default_rng(1)
+    x = np.concatenate([rng.normal(2, 1, 2000), rng.normal(-2, 1, 2000)])
+    y = np.concatenate([np.ones(2000), np.zeros(2000)])
+    a, b = platt(x, y)
+    p = 1 / (1 + np.exp(-(a * x + b)))
+    assert a > 0 and abs(p.mean() - y.mean()) < 0.02
+
+
+@pytest.mark.model
+def test_training_a_few_steps_lowers_the_loss(tmp_path, embedder):
+    from qa.reader.data import load_squad
+    from qa.reader.features import cached_features
+    from qa.reader.train import Job, PairSource, TrainConfig, train_head
+
+    rs = load_squad(DATA / "cmrc2018_train_sample.json", "sample")
+    src = PairSource(cached_features(rs, lambda: embedder, tmp_path))
+    job = Job(src, list(range(len(rs.questions))), src.negatives())
+    cfg = TrainConfig(epochs=30, batch=8, lr=2e-3, max_steps=60, seed=7)
+    _, losses, _ = train_head([job], cfg, embedder.state_dim, log_every=1000)
+    assert len(losses) == 60
+    assert np.mean(losses[-10:]) < 0.7 * np.mean(losses[:10])
+
+
+def _trial_slice(path, paragraphs: int):
+    data = json.loads(path.read_text(encoding="utf-8"))
+    out, n = [], 0
+    for article in data["data"]:
+        keep = article["paragraphs"][:max(0, paragraphs - n)]
+        n += len(keep)
+        if keep:
+            out.append({**article, "paragraphs": keep})
+    return {"version": "slice", "data": out}
+
+
+@pytest.mark.model
+def test_shipped_reader_on_a_fixed_slice_of_the_trial_set(tmp_path, embedder):
+    """The shipped weights, gold passage, on the first 30 trial passages (never trained on)."""
+    from qa.reader.data import load_squad
+    from qa.reader.features import cached_features
+    from qa.reader.reader import Reader
+    from qa.reader.train import PairSource, read_gold
+
+    sliced = tmp_path / "trial.json"
+    sliced.write_text(json.dumps(_trial_slice(DATA / "cmrc2018_trial.json", 30), ensure_ascii=False))
+    rs = load_squad(sliced, "trial-slice")
+    src = PairSource(cached_features(rs, lambda: embedder, tmp_path / "cache"))
+    report = read_gold(Reader.load(), src, list(range(len(rs.questions))))
+    assert report["questions"] > 100
+    assert report["f1"] >= SLICE_F1 and report["em"] >= SLICE_EM, report
+
+
+# Measured with the shipped weights (README); a few points of slack for float differences.
+SLICE_F1 = 55.0
+SLICE_EM = 35.0
+
+
+def test_seeded_epochs_are_reproducible():
+    from types import SimpleNamespace as NS
+
+    from qa.reader.train import epoch_examples
+
+    questions = [NS(chunk=i % 3) for i in range(10)]
+    job = NS(source=NS(data=NS(questions=questions)), questions=list(range(10)),
+             negatives={i: ([5], [6, 7]) for i in range(10)})
+    a = epoch_examples([job], random.Random(3))
+    b = epoch_examples([job], random.Random(3))
+    assert [x[1:] for x in a] == [x[1:] for x in b]
+    assert sum(1 for x in a if x[3]) == 10 and sum(1 for x in a if not x[3]) == 10  # one negative each
+
+
+def test_saved_weights_keep_their_threshold_calibration_and_card_data(tmp_path):
+    import torch
+
+    from qa.reader.model import ReaderHead
+    from qa.reader.reader import Reader
+
+    torch.manual_seed(0)
+    r = Reader(ReaderHead(dim=16, heads=2, layers=1), threshold=1.5, calibration=(0.3, -1.0),
+               meta={"threshold": 9.0, "seed": 5})
+    back = Reader.load(r.save(tmp_path / "r.safetensors"))
+    assert back.threshold == 1.5 and back.calibration == (0.3, -1.0) and back.meta["seed"] == 5
+    assert back.head.config == r.head.config
+    for (k, a), (_, b) in zip(r.head.state_dict().items(), back.head.state_dict().items()):
+        assert torch.allclose(a, b, atol=1e-2), k  # stored as float16
