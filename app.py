@@ -11,32 +11,34 @@ from pathlib import Path
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 from qa.pipeline import Pipeline  # noqa: E402
-from qa.settings import Settings  # noqa: E402
+from qa.settings import SettingError, Settings  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description="新闻问答: chat with citations over a corpus of Chinese news stories")
-    p.add_argument("--host", default=os.environ.get("QA_HOST", "127.0.0.1"), help="default: $QA_HOST or 127.0.0.1")
-    p.add_argument("--port", type=int, default=int(os.environ.get("QA_PORT", "7860")),
-                   help="default: $QA_PORT or 7860")
+    p = argparse.ArgumentParser(description="新闻问答: chat with citations over a corpus of Chinese news stories",
+                                epilog="example: python app.py --port 8080 --corpus corpus")
+    p.add_argument("--host", help="default: $QA_HOST or 127.0.0.1")
+    p.add_argument("--port", help="default: $QA_PORT or 7860")
     p.add_argument("--corpus", type=Path, help="corpus folder (default: $QA_CORPUS or ./corpus)")
     p.add_argument("--index", type=Path, help="index folder (default: $QA_INDEX or ./index)")
     p.add_argument("--model", help="embedding model, a hub name or a local folder (default: $QA_MODEL)")
+    p.add_argument("--reader", type=Path, help="reader weights (default: $QA_READER or the shipped weights)")
     return p.parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    settings = Settings()
-    for name in ("corpus", "index", "model"):
-        if getattr(args, name):
-            setattr(settings, name, getattr(args, name))
+    try:
+        settings = Settings.resolve(vars(args)).require_corpus()
+    except SettingError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     pipeline = Pipeline(settings)
     try:
         report = pipeline.build()  # a missing or stale index is built first, with progress here
         print(report.summary(), file=sys.stderr)
-        pipeline.answerer  # load the model and the index before the first question
+        _ = pipeline.answerer  # load the model and the index before the first question
     except FileNotFoundError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -45,8 +47,8 @@ def main(argv=None) -> int:
 
     from qa.web import create_app
 
-    print(f"新闻问答 on http://{args.host}:{args.port}", file=sys.stderr)
-    uvicorn.run(create_app(pipeline), host=args.host, port=args.port, log_level="warning")
+    print(f"新闻问答 on http://{settings.host}:{settings.port}", file=sys.stderr)
+    uvicorn.run(create_app(pipeline), host=settings.host, port=settings.port, log_level="warning")
     return 0
 
 

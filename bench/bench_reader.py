@@ -32,10 +32,11 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    questions = [json.loads(line)["q"] for line in args.questions.read_text(encoding="utf-8").splitlines() if line.strip()]
+    lines = args.questions.read_text(encoding="utf-8").splitlines()
+    questions = [json.loads(line)["q"] for line in lines if line.strip()]
     with tempfile.TemporaryDirectory() as tmp:
         pipe = Pipeline(Settings(corpus=args.corpus, index=Path(tmp) / "index"), progress=False)
-        pipe.answerer
+        _ = pipe.answerer
         for q in questions:  # warm-up: jieba dictionaries, layouts, allocator
             pipe.answer(q)
         total, stages = [], {}

@@ -12,7 +12,7 @@ from .corpus import read_corpus
 from .pipeline import Pipeline
 from .prompts import load_prompts
 from .render import answer_json, citation_url, reply_text
-from .settings import Settings
+from .settings import SettingError, Settings
 
 
 def _add_corpus_option(p: argparse.ArgumentParser) -> None:
@@ -24,46 +24,60 @@ def _add_index_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--index", type=Path, help="index folder (default: $QA_INDEX or ./index)")
     p.add_argument("--model", help="embedding model: a hub name or a local folder "
                                    "(default: $QA_MODEL or intfloat/multilingual-e5-small)")
-    p.add_argument("--fusion", choices=["rrf", "weighted"], help="how BM25 and dense results are fused")
+    p.add_argument("--fusion", help="how BM25 and dense results are fused: weighted or rrf "
+                                    "(default: $QA_FUSION or weighted)")
+    p.add_argument("--reader", type=Path, help="reader weights (default: $QA_READER or the shipped weights)")
+
+
+def _command(sub, name: str, summary: str, example: str) -> argparse.ArgumentParser:
+    return sub.add_parser(name, help=summary, description=f"{summary}.", epilog=f"example: {example}",
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m qa", description="Question answering over Chinese news stories.")
+    parser = argparse.ArgumentParser(prog="qa", description="Question answering with citations over Chinese "
+                                     "news stories.", epilog='example: qa ask "7月18日的会议谁参加了?"')
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("stories", help="list the stories of the corpus")
+    p = _command(sub, "stories", "List the stories the corpus files give", "qa stories --corpus corpus --json")
     _add_corpus_option(p)
     p.add_argument("--json", action="store_true", help="print one JSON array")
-    p.set_defaults(func=cmd_stories)
+    p.set_defaults(func=cmd_stories, needs_corpus=True)
 
-    p = sub.add_parser("build", help="build or update the index (only changed files are re-embedded)")
+    p = _command(sub, "build", "Build or update the index (only changed files are re-embedded)",
+                 "qa build --corpus corpus --index index")
     _add_index_options(p)
-    p.set_defaults(func=cmd_build)
+    p.set_defaults(func=cmd_build, needs_corpus=True)
 
-    p = sub.add_parser("ask", help="answer a question with citations")
+    p = _command(sub, "info", "Show the index: corpus, path, model and its source, stories, chunks, when built",
+                 "qa info --index index")
+    _add_index_options(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_info, needs_corpus=False)
+
+    p = _command(sub, "ask", "Answer a question with numbered citations", 'qa ask "二七区区长是谁?" --json')
     _add_index_options(p)
     p.add_argument("question", nargs="?", help="the question (omit with --jsonl)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--jsonl", action="store_true", help="read one question a line from stdin, "
                                                          "write one JSON object a line")
-    p.set_defaults(func=cmd_ask)
+    p.set_defaults(func=cmd_ask, needs_corpus=True)
 
-    p = sub.add_parser("eval", help="evaluate on a question file (or a SQuAD-format set with --squad)")
+    p = _command(sub, "eval", "Evaluate on a question file, or on a SQuAD-format set with --squad",
+                 "qa eval tests/data/dev_qa.jsonl; qa eval --squad tests/data/cmrc2018_trial.json")
     _add_index_options(p)
     p.add_argument("file", type=Path)
     p.add_argument("--squad", action="store_true", help="FILE is SQuAD format (e.g. CMRC 2018)")
     p.add_argument("--limit", type=int, help="ask only the first N questions")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--show", action="store_true", help="print every question's result")
-    p.set_defaults(func=cmd_eval)
+    p.set_defaults(func=cmd_eval, needs_corpus=False)
 
-    p = sub.add_parser("train-reader", help="train the reader on public reading-comprehension data",
-                       description="Train the reader head (seeded) on CMRC 2018 train and DRCD dev; "
-                                   "example: python -m qa train-reader --data ../shared/train "
-                                   "--trial ../shared/eval/cmrc2018_trial.json")
+    p = _command(sub, "train-reader", "Train the reader (seeded) on CMRC 2018 train and DRCD dev",
+                 "qa train-reader --data ../shared/train --trial tests/data/cmrc2018_trial.json")
     p.add_argument("--data", type=Path, default=Path("../shared/train"),
-                   help="folder with cmrc2018_train.json and drcd_dev.json")
+                   help="folder with cmrc2018_train.json and drcd_dev.json (default: ../shared/train)")
     p.add_argument("--trial", type=Path, help="CMRC 2018 trial set, measured (never trained on)")
     p.add_argument("--out", type=Path, help="weights file (default: the shipped qa/reader/weights/reader.safetensors)")
     p.add_argument("--cache", type=Path, help="feature cache (default: ~/.cache/qa-news/reader-features)")
@@ -72,18 +86,38 @@ def build_parser() -> argparse.ArgumentParser:
                    help="every head layer also attends over the question (default: on)")
     p.add_argument("--seed", type=int)
     p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
-    p.set_defaults(func=cmd_train_reader)
+    p.set_defaults(func=cmd_train_reader, needs_corpus=False)
 
-    p = sub.add_parser("eval-reader", help="the reader alone, given each question's gold passage",
-                       description="EM and F1 of the reader on a SQuAD-format file, reading only the gold "
-                                   "paragraph's chunks; example: python -m qa eval-reader "
-                                   "tests/data/cmrc2018_trial.json")
+    p = _command(sub, "eval-reader", "EM and F1 of the reader alone, reading each question's gold paragraph",
+                 "qa eval-reader tests/data/cmrc2018_trial.json")
     p.add_argument("file", type=Path)
-    p.add_argument("--reader", type=Path, help="weights file (default: the shipped weights)")
+    p.add_argument("--reader", type=Path, help="weights file (default: $QA_READER or the shipped weights)")
     p.add_argument("--cache", type=Path, help="feature cache (default: ~/.cache/qa-news/reader-features)")
     p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_eval_reader)
+    p.set_defaults(func=cmd_eval_reader, needs_corpus=False)
     return parser
+
+
+def cmd_info(args: argparse.Namespace, settings: Settings) -> int:
+    from .index import IndexUnreadable, read_manifest
+
+    try:
+        manifest = read_manifest(settings.index)
+    except IndexUnreadable as e:
+        print(f"error: no readable index at {settings.index} ({e}); run: qa build", file=sys.stderr)
+        return 2
+    info = {"corpus": str(settings.corpus), "index": str(settings.index), "generation": manifest["_generation"],
+            "model": manifest["model"].get("id"), "model_source": manifest["model"].get("source"),
+            "settings": manifest.get("settings", {}), "chunker": manifest.get("chunker"),
+            "tokenizer": manifest.get("tokenizer"), "dense": manifest.get("dense"),
+            "files": manifest["counts"]["files"], "stories": manifest["counts"]["stories"],
+            "chunks": manifest["counts"]["chunks"], "built_at": manifest.get("built_at")}
+    if args.json:
+        print(json.dumps(info, ensure_ascii=False, indent=1))
+    else:
+        for k, v in info.items():
+            print(f"{k:13s} {v}")
+    return 0
 
 
 def _feature_cache(path: Path | None) -> Path:
@@ -149,7 +183,7 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     pipeline = Pipeline(settings)
     if args.jsonl:
-        pipeline.answerer  # load the model and the index once, before the first question
+        _ = pipeline.answerer  # load the model and the index once, before the first question
         for line in sys.stdin:
             question = line.strip()
             if not question:
@@ -176,7 +210,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     if args.squad:
         def make(corpus: Path, index: Path) -> Pipeline:
             s = Settings(corpus=corpus, index=index, model=settings.model, prompts=settings.prompts,
-                         fusion=settings.fusion)
+                         fusion=settings.fusion, reader=settings.reader)
             return Pipeline(s)
 
         def progress(i: int, n: int) -> None:
@@ -243,12 +277,8 @@ def cmd_stories(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    settings = Settings()
-    for name in ("corpus", "index", "model", "fusion"):
-        value = getattr(args, name, None)
-        if value is not None:
-            setattr(settings, name, value)
-    return settings
+    settings = Settings.resolve(vars(args))
+    return settings.require_corpus() if getattr(args, "needs_corpus", False) else settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -259,6 +289,9 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         return args.func(args, settings_from(args))
+    except SettingError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     except FileNotFoundError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

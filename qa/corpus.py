@@ -180,7 +180,7 @@ def join_paragraphs(paragraphs: list[str]) -> tuple[str, list[tuple[int, int]]]:
 
 def stable_id(source: str, ordinal: int, title: str, body: str) -> str:
     """The same id on every run for the same content at the same place."""
-    key = f"{source}\n{ordinal}\n{title}\n{body}".encode("utf-8")
+    key = f"{source}\n{ordinal}\n{title}\n{body}".encode()
     return hashlib.sha1(key).hexdigest()[:12]
 
 

@@ -22,7 +22,8 @@ _DAY_RE = re.compile(
     rf"(?:{_RANGE_SEP}(?:(?P<month2>{_NUM})月)?(?P<day2>{_NUM})[日号])?"
 )
 _PART_RE = re.compile(_YEAR + rf"(?P<month>{_NUM})月(?:份)?(?P<part>底|末|初|上旬|中旬|下旬)")
-_MONTH_RE = re.compile(r"(?P<year>\d{4})年(?P<month>\d{1,2})月(?![\d一二三四五六七八九十]|份?(?:底|末|初|上旬|中旬|下旬))")
+_MONTH_RE = re.compile(r"(?P<year>\d{4})年(?P<month>\d{1,2})月"
+                       r"(?![\d一二三四五六七八九十]|份?(?:底|末|初|上旬|中旬|下旬))")
 
 _PARTS = {"底": "end", "末": "end", "下旬": "end", "初": "early", "上旬": "early", "中旬": "mid"}
 

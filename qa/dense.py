@@ -36,7 +36,7 @@ class DenseIndex:
         return "hnsw" if "HNSW" in type(self._index).__name__ else "flat"
 
     @classmethod
-    def build(cls, vectors: np.ndarray, hnsw_above: int = HNSW_ABOVE) -> "DenseIndex":
+    def build(cls, vectors: np.ndarray, hnsw_above: int = HNSW_ABOVE) -> DenseIndex:
         faiss = _faiss()
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         dim = vectors.shape[1]
@@ -63,5 +63,5 @@ class DenseIndex:
         _faiss().write_index(self._index, str(path))
 
     @classmethod
-    def load(cls, path: Path) -> "DenseIndex":
+    def load(cls, path: Path) -> DenseIndex:
         return cls(_faiss().read_index(str(path)))

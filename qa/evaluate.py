@@ -198,7 +198,7 @@ def eval_squad(path: Path, make_pipeline, limit: int | None = None, progress=Non
         corpus = Path(tmp) / "corpus"
         write_stories_file(stories, corpus)
         pipeline = make_pipeline(corpus, Path(tmp) / "index")
-        pipeline.index  # build before timing
+        _ = pipeline.index  # build before timing
         for i, item in enumerate(questions):
             ans = pipeline.answer(item["q"])
             report.n += 1

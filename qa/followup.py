@@ -8,7 +8,8 @@ from .dates import find_dates
 from .normalize import normalize_question
 from .tokenize import PLACE_SUFFIXES
 
-_FOLLOWUP = re.compile(r"^(?:那么?|那|还有|再问|and|what about|how about)\s*(?P<rest>.+?)\s*(?:呢|的呢|怎么样|如何)?\s*[?？]?$",
+_FOLLOWUP = re.compile(r"^(?:那么?|那|还有|再问|and|what about|how about)\s*(?P<rest>.+?)"
+                       r"\s*(?:呢|的呢|怎么样|如何)?\s*[?？]?$",
                        re.I)
 _PLACE = re.compile(r"[\u4e00-\u9fff]{2,8}?(?:" + "|".join(PLACE_SUFFIXES) + r")")
 

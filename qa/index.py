@@ -187,7 +187,7 @@ def is_up_to_date(corpus: Path, folder: Path, model_id: str) -> bool:
 
 
 def build_index(corpus: Path, folder: Path, model_id: str, embedder_factory: Callable[[], object],
-                progress: bool = True) -> BuildReport:
+                progress: bool = True, settings: dict | None = None) -> BuildReport:
     """Bring the index in ``folder`` up to date with ``corpus``, re-embedding only what changed.
 
     ``embedder_factory`` is called only when something must be embedded, so a build with
@@ -276,7 +276,7 @@ def build_index(corpus: Path, folder: Path, model_id: str, embedder_factory: Cal
     matrix = np.vstack(vectors).astype(np.float32) if vectors else np.zeros((0, dim), np.float32)
     report.embedded = len(todo)
 
-    _write(folder, files, stories, chunks, matrix, states, model)
+    _write(folder, files, stories, chunks, matrix, states, model, settings or {})
     report.stories, report.chunks = len(stories), len(chunks)
     report.seconds = time.perf_counter() - t0
     return report
@@ -295,11 +295,11 @@ class _OldParts:
             self.chunks_of.setdefault(c.story_id, []).append(i)
 
     @classmethod
-    def empty(cls) -> "_OldParts":
+    def empty(cls) -> _OldParts:
         return cls([], [], np.zeros((0, 0), np.float32), None)
 
     @classmethod
-    def load(cls, manifest: dict) -> "_OldParts":
+    def load(cls, manifest: dict) -> _OldParts:
         try:
             return cls(*_read_parts(Path(manifest["_generation"])))
         except Exception as e:  # damaged: nothing to reuse
@@ -329,7 +329,7 @@ def _embed(embedder, chunks: list[Chunk], progress: bool) -> tuple[np.ndarray, l
 
 
 def _write(folder: Path, files: dict[str, FileRecord], stories: list[Story], chunks: list[Chunk],
-           vectors: np.ndarray, states: list, model: dict) -> Path:
+           vectors: np.ndarray, states: list, model: dict, settings: dict) -> Path:
     tokenizer = Tokenizer()
     tokenizer.add_words(lexicon(stories, tokenizer))
     bm25 = BM25Index.build([tokenizer(c.embed_text) for c in chunks])
@@ -352,6 +352,7 @@ def _write(folder: Path, files: dict[str, FileRecord], stories: list[Story], chu
         "chunker": CHUNKER_VERSION,
         "tokenizer": TOKENIZER_VERSION,
         "dense": dense.kind,
+        "settings": settings,
         "counts": {"files": len(files), "stories": len(stories), "chunks": len(chunks)},
         "files": {k: vars(v) for k, v in sorted(files.items())},
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

@@ -21,7 +21,7 @@ class BM25Index:
         self._model = model
 
     @classmethod
-    def build(cls, token_lists: list[list[str]]) -> "BM25Index":
+    def build(cls, token_lists: list[list[str]]) -> BM25Index:
         import bm25s
 
         model = bm25s.BM25(k1=1.2, b=0.75)
@@ -41,7 +41,7 @@ class BM25Index:
         self._model.save(str(folder), show_progress=False)
 
     @classmethod
-    def load(cls, folder: Path) -> "BM25Index":
+    def load(cls, folder: Path) -> BM25Index:
         import bm25s
 
         return cls(bm25s.BM25.load(str(folder), show_progress=False, verbosity=0))

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .settings import DEFAULT_MODEL
+from .settings import DEFAULT_MODEL, model_cache
 
 log = logging.getLogger("qa.model")
 
@@ -30,12 +30,12 @@ _BLOCK = np.dtype([("scale", "<f2"), ("qs", "u1", QK // 2)])
 
 
 def cache_root() -> Path:
-    return Path(os.environ.get("QA_MODEL_CACHE") or Path.home() / ".cache" / "qa-news" / "models")
+    return model_cache()
 
 
 def model_key(spec: str | None) -> str:
     """The model's identity for the index manifest: a hub name, or a local folder's full path."""
-    spec = spec or os.environ.get("QA_MODEL") or DEFAULT_MODEL
+    spec = spec or os.environ.get("QA_MODEL") or DEFAULT_MODEL  # the same precedence as qa.settings
     path = Path(spec).expanduser()
     return str(path.resolve()) if path.is_dir() else spec
 
@@ -58,7 +58,8 @@ def _hf_cached(name: str) -> str | None:
     try:
         from huggingface_hub import snapshot_download
 
-        return snapshot_download(name, local_files_only=True)
+        # the cache folder is read now, not when huggingface_hub was first imported
+        return snapshot_download(name, local_files_only=True, cache_dir=os.environ.get("HF_HUB_CACHE") or None)
     except Exception:  # not cached, or no huggingface_hub: not an error
         return None
 

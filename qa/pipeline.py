@@ -33,7 +33,8 @@ class Pipeline:
     def build(self) -> BuildReport:
         """Bring the index up to date with the corpus (a no-op when it already is)."""
         report = build_index(self.settings.corpus, self.settings.index, self.model_id,
-                             lambda: self.embedder, progress=self.progress)
+                             lambda: self.embedder, progress=self.progress,
+                             settings=self.settings.shaping_the_index())
         self._index = None
         return report
 

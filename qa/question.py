@@ -6,9 +6,9 @@ import re
 from dataclasses import dataclass, field
 
 from .dates import find_dates
+from .lexicons import words
 from .normalize import is_english, normalize_question
 from .story import DateMention
-from .lexicons import words
 
 # Interrogatives by question type, tried in this order.
 TYPE_PATTERNS: list[tuple[str, re.Pattern]] = [

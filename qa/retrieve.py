@@ -14,8 +14,8 @@ import numpy as np
 from .dates import covers
 from .index import Index
 from .question import Question
-from .tokenize import PLACE_SUFFIXES
 from .story import Story
+from .tokenize import PLACE_SUFFIXES
 
 RRF_K = 60
 CANDIDATES = 100  # chunks taken from each retriever

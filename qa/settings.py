@@ -1,25 +1,124 @@
-"""Where things are: plain data read from the environment, overridable by CLI options."""
+"""Every setting, read and validated in one place.
+
+Precedence, highest first: a command-line option, then the ``QA_*`` environment variable, then
+the default below. Paths default to the *current folder* (``./corpus``, ``./index``,
+``./prompts``), never to the installed package's folder; the reply phrasing falls back to the
+copy of ``prompts/`` shipped inside the package when the current folder has none. A bad value
+raises :class:`SettingError`, whose message names the setting and what it accepts; the CLI and
+``app.py`` print it as one line and exit with status 2.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = "intfloat/multilingual-e5-small"
+FUSIONS = ("weighted", "rrf")
 
 
-def _env_path(name: str, default: Path) -> Path:
-    value = os.environ.get(name)
-    return Path(value) if value else default
+class SettingError(ValueError):
+    """A setting has a value it cannot take; the message names it and the allowed values."""
+
+
+def packaged_prompts() -> Path:
+    """The default phrasing shipped with the package (the repository's ``prompts/``)."""
+    from importlib.util import find_spec
+
+    try:
+        spec = find_spec("qa.default_prompts")
+    except ModuleNotFoundError:
+        spec = None
+    if spec is not None and spec.submodule_search_locations:
+        return Path(list(spec.submodule_search_locations)[0])
+    return Path(__file__).resolve().parent.parent / "prompts"  # a source checkout, not installed
+
+
+def _default_prompts() -> Path:
+    here = Path.cwd() / "prompts"
+    return here if (here / "zh.toml").is_file() else packaged_prompts()
+
+
+# name: (environment variable, default factory, help)
+SPEC: dict[str, tuple[str, object, str]] = {
+    "corpus": ("QA_CORPUS", lambda: Path.cwd() / "corpus", "corpus folder"),
+    "index": ("QA_INDEX", lambda: Path.cwd() / "index", "index folder"),
+    "model": ("QA_MODEL", lambda: DEFAULT_MODEL, "embedding model: a hub name or a local folder"),
+    "prompts": ("QA_PROMPTS", _default_prompts, "reply phrasing folder"),
+    "fusion": ("QA_FUSION", lambda: "weighted", "how BM25 and dense results are fused"),
+    "reader": ("QA_READER", lambda: None, "reader weights file (default: the shipped weights)"),
+    "host": ("QA_HOST", lambda: "127.0.0.1", "address the app listens on"),
+    "port": ("QA_PORT", lambda: 7860, "port the app listens on"),
+}
+
+
+def model_cache() -> Path:
+    """Where the embedding model rebuilt from packages is kept: $QA_MODEL_CACHE or ~/.cache/qa-news/models."""
+    return Path(os.environ.get("QA_MODEL_CACHE") or Path.home() / ".cache" / "qa-news" / "models")
+
+
+def _from_env(name: str):
+    var, default, _ = SPEC[name]
+    value = os.environ.get(var)
+    return default() if value in (None, "") else value
 
 
 @dataclass
 class Settings:
-    corpus: Path = field(default_factory=lambda: _env_path("QA_CORPUS", PROJECT_ROOT / "corpus"))
-    index: Path = field(default_factory=lambda: _env_path("QA_INDEX", PROJECT_ROOT / "index"))
-    model: str = field(default_factory=lambda: os.environ.get("QA_MODEL", DEFAULT_MODEL))
-    prompts: Path = field(default_factory=lambda: _env_path("QA_PROMPTS", PROJECT_ROOT / "prompts"))
-    fusion: str = field(default_factory=lambda: os.environ.get("QA_FUSION", "weighted"))
-    reader: Path | None = field(default_factory=lambda: _env_path("QA_READER", None))  # None: the shipped weights
+    corpus: Path = field(default_factory=lambda: _from_env("corpus"))
+    index: Path = field(default_factory=lambda: _from_env("index"))
+    model: str = field(default_factory=lambda: _from_env("model"))
+    prompts: Path = field(default_factory=lambda: _from_env("prompts"))
+    fusion: str = field(default_factory=lambda: _from_env("fusion"))
+    reader: Path | None = field(default_factory=lambda: _from_env("reader"))
+    host: str = field(default_factory=lambda: _from_env("host"))
+    port: int = field(default_factory=lambda: _from_env("port"))
+
+    def __post_init__(self):
+        self.validate()
+
+    def validate(self) -> Settings:
+        """Coerce and check every value; :class:`SettingError` names the first bad one."""
+        self.corpus, self.index, self.prompts = Path(self.corpus), Path(self.index), Path(self.prompts)
+        if self.fusion not in FUSIONS:
+            raise SettingError(_bad("fusion", self.fusion, " or ".join(FUSIONS)))
+        try:
+            self.port = int(self.port)
+        except (TypeError, ValueError):
+            raise SettingError(_bad("port", self.port, "a whole number from 1 to 65535")) from None
+        if not 1 <= self.port <= 65535:
+            raise SettingError(_bad("port", self.port, "a whole number from 1 to 65535"))
+        if not (self.prompts / "zh.toml").is_file():
+            raise SettingError(_bad("prompts", self.prompts, "a folder holding zh.toml and en.toml"))
+        if self.reader is not None:
+            self.reader = Path(self.reader)
+            if not self.reader.is_file():
+                raise SettingError(_bad("reader", self.reader, "an existing reader weights file"))
+        if not str(self.model).strip():
+            raise SettingError(_bad("model", self.model, "a hub name or a local folder"))
+        return self
+
+    def require_corpus(self) -> Settings:
+        """For commands that read the corpus: it must be an existing folder."""
+        if not self.corpus.is_dir():
+            raise SettingError(_bad("corpus", self.corpus, "an existing folder"))
+        return self
+
+    @classmethod
+    def resolve(cls, options: dict | None = None) -> Settings:
+        """Settings from command-line ``options`` (None = not given) over the environment."""
+        given = {k: v for k, v in (options or {}).items() if v is not None and k in _NAMES}
+        return cls(**given)
+
+    def shaping_the_index(self) -> dict:
+        """The settings an index is built with, saved in its manifest."""
+        return {"model": self.model, "fusion_default": self.fusion}
+
+
+_NAMES = {f.name for f in fields(Settings)}
+
+
+def _bad(name: str, value, allowed: str) -> str:
+    var = SPEC[name][0]
+    return f"{var} / --{name} = '{value}' is not valid: use {allowed}"

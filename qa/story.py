@@ -75,7 +75,7 @@ class Story:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Story":
+    def from_dict(cls, d: dict) -> Story:
         d = dict(d)
         d["lines"] = tuple(d["lines"])
         d["paragraphs"] = [tuple(p) for p in d.get("paragraphs", [])]

@@ -53,7 +53,7 @@ class TokenStore:
                            self.ids[s:e], self.offsets[s:e])
 
     @classmethod
-    def load(cls, folder: Path) -> "TokenStore":
+    def load(cls, folder: Path) -> TokenStore:
         meta = np.load(folder / "tokens.npz")
         n, dim = int(meta["bounds"][-1]), int(meta["dim"])
         if n == 0:

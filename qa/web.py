@@ -51,9 +51,9 @@ class ChatHandler:
         try:
             result = self.pipeline.answer(question)
             return answer_json(result, load_prompts(self.pipeline.settings.prompts, result.lang))
-        except Exception as e:  # reported, not raised
+        except Exception:  # reported, not raised
             log.exception("answering %r failed", question)
-            return {"error": f"{type(e).__name__}: {e}"}
+            return {"error": "internal error: the question could not be answered (see the server log)"}
 
     def reply(self, question: str, previous: str | None) -> tuple[str, str]:
         """(reply HTML, the question actually answered)."""
@@ -66,7 +66,7 @@ class ChatHandler:
             result = self.pipeline.answer(asked)
         except Exception as e:
             log.exception("answering %r failed", asked)
-            return message_html(zh["error"].format(error=type(e).__name__)), asked
+            return message_html(zh["error"].format(error=type(e).__name__)), asked  # the type only, no text
         prompts = load_prompts(self.pipeline.settings.prompts, result.lang)
         prefix = ""
         if asked != question:

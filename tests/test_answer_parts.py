@@ -11,9 +11,9 @@ BODY = ("7月18日，郑东新区党工委扩大会议召开。郑东新区党�
         "党工委副书记马安庄等出席会议。会议强调，要加快建设。")
 
 
-def _story(body=BODY, byline=Byline()):
+def _story(body=BODY, byline=None):
     return Story(id="s1", title="郑东新区党工委扩大会议召开", body=body, source="page.txt", lines=(1, 3),
-                 byline=byline)
+                 byline=byline or Byline())
 
 
 def test_a_person_in_a_coordination_brings_the_whole_list_with_roles():

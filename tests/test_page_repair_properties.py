@@ -1,9 +1,10 @@
 """Property: column breaks at random places inside paragraphs are repaired, nothing else moves."""
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from qa.pages import ends_sentence
 from qa.corpus import read_page
+from qa.pages import ends_sentence
 
 HANZI = st.text(alphabet=st.characters(min_codepoint=0x4E00, max_codepoint=0x4FFF), min_size=2, max_size=12)
 SENTENCE = st.builds(lambda words, end: ",".join(words) + end,
@@ -26,8 +27,11 @@ def broken_story(draw):
     return paragraphs, printed
 
 
+BYLINES = ["记者 马燕 通讯员 李盼 文/图", "记者 景静"]
+
+
 @settings(max_examples=200, deadline=None)
-@given(broken_story(), st.sampled_from(["# ", "## ", ""]), st.sampled_from(["记者 马燕 通讯员 李盼 文/图", "记者 景静"]))
+@given(broken_story(), st.sampled_from(["# ", "## ", ""]), st.sampled_from(BYLINES))
 def test_random_column_breaks_are_repaired(story, marker, byline):
     paragraphs, printed = story
     page = f"{marker}某区召开工作会议\n\n" + "\n\n".join(printed) + f"\n\n{byline}\n"

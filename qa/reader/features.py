@@ -40,7 +40,7 @@ class StateTable:
         return len(self.bounds) - 1
 
     @classmethod
-    def load(cls, folder: Path, name: str, dim: int) -> "StateTable":
+    def load(cls, folder: Path, name: str, dim: int) -> StateTable:
         meta = np.load(folder / f"{name}.npz")
         n = int(meta["bounds"][-1])
         states = np.memmap(folder / f"{name}.f16", dtype=np.float16, mode="r", shape=(n, dim))

@@ -46,7 +46,7 @@ class Reader:
     # ------------------------------------------------------------ persistence
 
     @classmethod
-    def load(cls, path: Path | str | None = None) -> "Reader":
+    def load(cls, path: Path | str | None = None) -> Reader:
         from safetensors import safe_open
         from safetensors.torch import load_file
 

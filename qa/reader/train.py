@@ -151,7 +151,8 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def train_head(jobs: list[Job], cfg: TrainConfig, in_dim: int, evaluate=None, log_every: int = 100) -> tuple[ReaderHead, list[float], list[dict]]:
+def train_head(jobs: list[Job], cfg: TrainConfig, in_dim: int, evaluate=None,
+               log_every: int = 100) -> tuple[ReaderHead, list[float], list[dict]]:
     """Fit a head; ``evaluate(head) -> dict with "f1"`` picks the best epoch when given.
 
     Returns the head (best epoch's weights), the loss of every step, and the epoch reports.
@@ -186,7 +187,8 @@ def train_head(jobs: list[Job], cfg: TrainConfig, in_dim: int, evaluate=None, lo
             step += 1
             if step % log_every == 0:
                 log.info("epoch %d step %d/%d loss %.3f (%.2f s/step)", epoch + 1, step, total,
-                         float(np.mean(losses[-log_every:])), (time.perf_counter() - t0) / max(1, step - epoch * per_epoch))
+                         float(np.mean(losses[-log_every:])),
+                         (time.perf_counter() - t0) / max(1, step - epoch * per_epoch))
             if step >= total:
                 break
         report = {"epoch": epoch + 1, "steps": step, "loss": round(float(np.mean(losses[-per_epoch:])), 4),
@@ -250,7 +252,8 @@ def answerability(reader: Reader, src: PairSource, questions: list[int], negativ
             pos_f1.append(f1_score(src.data.passages[chunks[s.passage]].text[s.start:s.end], q.answers))
         wrong = negatives.get(qi, ([], []))[1][:3]
         if wrong:
-            spans = reader.read([src.pair(qi, p, False) for p in wrong], [src.data.passages[p].text for p in wrong], k=1)
+            spans = reader.read([src.pair(qi, p, False) for p in wrong],
+                                [src.data.passages[p].text for p in wrong], k=1)
             if spans:
                 neg.append(spans[0].margin)
     pos_a, f1_a, neg_a = np.asarray(pos), np.asarray(pos_f1), np.asarray(neg)
@@ -322,7 +325,8 @@ def run(data_dir: Path, trial: Path, out: Path, cache: Path, cfg: TrainConfig, e
                "drcd_heldout_traditional": read_gold(reader, drcd_t, questions_in(drcd_t, drcd_report_p)),
                "answerability_select": stats}
     if trial_src is not None:
-        metrics["cmrc2018_trial_gold_passage"] = read_gold(reader, trial_src, list(range(len(trial_src.data.questions))))
+        everything = list(range(len(trial_src.data.questions)))
+        metrics["cmrc2018_trial_gold_passage"] = read_gold(reader, trial_src, everything)
     meta = {"encoder": "intfloat/multilingual-e5-small",
             "layers": [6, 9, 12], "seed": cfg.seed, "epochs": cfg.epochs, "train_config": vars(cfg),
             "epoch_reports": reports, "metrics": metrics, "train_minutes": round(train_minutes, 1),
@@ -343,6 +347,7 @@ def write_card(meta: dict, path: Path, weights: str) -> None:
                      for r in meta["epoch_reports"])
     trial = m.get("cmrc2018_trial_gold_passage", {})
     a = m["answerability_select"]
+    drcd, sel = m["drcd_heldout_traditional"], m["select_cmrc_train_heldout"]
     text = f"""# Reader weights: `{weights}`
 
 A span reader head ({meta["parameters"]:,} parameters, float16) over the frozen token
@@ -355,9 +360,12 @@ A derived work of CC BY-SA data, shared under CC BY-SA 4.0:
 
 | data | used for | source and licence |
 | --- | --- | --- |
-| CMRC 2018 train (2,403 paragraphs, 10,142 questions) | training; 8% of paragraphs held out for selection | ymcui/cmrc2018 via ymcui/expmrc; CC BY-SA 4.0 |
-| DRCD dev (1,000 paragraphs, 3,524 questions), traditional as printed and converted to simplified with OpenCC t2s | training; 20% of paragraphs held out, only reported | DRCKnowledgeTeam/DRCD; CC BY-SA 3.0 |
-| CMRC 2018 trial (256 paragraphs, 1,002 questions) | reported only, never trained or selected on | ymcui/cmrc2018; CC BY-SA 4.0 |
+| CMRC 2018 train (2,403 paragraphs, 10,142 questions) | training; 8% of paragraphs held out for selection \
+| ymcui/cmrc2018 via ymcui/expmrc; CC BY-SA 4.0 |
+| DRCD dev (1,000 paragraphs, 3,524 questions), traditional as printed and converted to simplified \
+with OpenCC t2s | training; 20% of paragraphs held out, only reported | DRCKnowledgeTeam/DRCD; CC BY-SA 3.0 |
+| CMRC 2018 trial (256 paragraphs, 1,002 questions) | reported only, never trained or selected on \
+| ymcui/cmrc2018; CC BY-SA 4.0 |
 
 Questions trained on: {meta["train_questions"]}. Each answerable question gives its positive chunk and,
 each epoch, one negative: another chunk of its paragraph or a retrieved chunk of another paragraph
@@ -378,14 +386,14 @@ cached features (encoding the features once takes about 15 minutes more).
 | set | EM | F1 | questions |
 | --- | --- | --- | --- |
 | CMRC 2018 trial (held out) | {trial.get("em", "")} | {trial.get("f1", "")} | {trial.get("questions", "")} |
-| DRCD held-out paragraphs, traditional questions as asked | {m["drcd_heldout_traditional"]["em"]} | {m["drcd_heldout_traditional"]["f1"]} | {m["drcd_heldout_traditional"]["questions"]} |
-| CMRC 2018 train, held-out paragraphs (selection) | {m["select_cmrc_train_heldout"]["em"]} | {m["select_cmrc_train_heldout"]["f1"]} | {m["select_cmrc_train_heldout"]["questions"]} |
+| DRCD held-out paragraphs, traditional questions as asked | {drcd["em"]} | {drcd["f1"]} | {drcd["questions"]} |
+| CMRC 2018 train, held-out paragraphs (selection) | {sel["em"]} | {sel["f1"]} | {sel["questions"]} |
 
 No-answer threshold {a["threshold"]} (margin of the best span over no answer), chosen on the selection
-paragraphs to maximize the expected score when {a.get("answerable_share", 0.75):.0%} of questions have an answer
-(F1 when answerable, 1 for declining when not): it answers {a["answered_gold"]:.0%} of questions given their
-gold paragraph and declines {a["declined_wrong"]:.0%} given only retrieved wrong paragraphs. Calibration (logistic on the
-margin): {meta.get("calibration", "")}.
+paragraphs to maximize the expected score when {a.get("answerable_share", 0.75):.0%} of questions have an
+answer (F1 when answerable, 1 for declining when not): it answers {a["answered_gold"]:.0%} of questions
+given their gold paragraph and declines {a["declined_wrong"]:.0%} given only retrieved wrong paragraphs.
+Calibration (logistic on the margin): {meta.get("calibration", "")}.
 
 Epochs (selection F1 on 400 held-out questions picks the best):
 

@@ -1,0 +1,80 @@
+"""One configuration: every setting validated in one place, one precedence, one clear line on a bad value."""
+
+import subprocess
+import sys
+
+import pytest
+
+from qa.settings import SettingError, Settings
+from tests.conftest import ROOT
+
+
+def _qa(*args, env=None, cwd=ROOT):
+    import os
+
+    full = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "qa", *args], cwd=cwd, capture_output=True, text=True, env=full)
+
+
+@pytest.mark.parametrize("env, name", [
+    ({"QA_FUSION": "foo"}, "QA_FUSION"),
+    ({"QA_PORT": "abc"}, "QA_PORT"),
+    ({"QA_PORT": "0"}, "QA_PORT"),
+    ({"QA_CORPUS": "/no/such/folder"}, "QA_CORPUS"),
+    ({"QA_PROMPTS": "/no/such/folder"}, "QA_PROMPTS"),
+    ({"QA_READER": "/no/such/weights.safetensors"}, "QA_READER"),
+])
+def test_a_bad_setting_is_one_line_naming_it_and_exit_2(env, name):
+    out = _qa("ask", "x", env=env)
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and name in lines[0] and "use " in lines[0], out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_the_app_refuses_a_bad_port_the_same_way():
+    import os
+
+    out = subprocess.run([sys.executable, "app.py"], cwd=ROOT, capture_output=True, text=True,
+                         env={**os.environ, "QA_PORT": "abc"}, timeout=60)
+    assert out.returncode == 2 and "QA_PORT" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_precedence_option_over_environment_over_default(monkeypatch, tmp_path):
+    monkeypatch.setenv("QA_FUSION", "rrf")
+    assert Settings().fusion == "rrf"
+    assert Settings.resolve({"fusion": "weighted"}).fusion == "weighted"
+    assert Settings.resolve({"fusion": None}).fusion == "rrf"  # an option not given does not count
+    monkeypatch.delenv("QA_FUSION")
+    assert Settings().fusion == "weighted"
+
+
+def test_paths_default_to_the_current_folder_not_the_package(monkeypatch, tmp_path):
+    for var in ("QA_CORPUS", "QA_INDEX", "QA_PROMPTS"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.chdir(tmp_path)
+    s = Settings()
+    assert s.corpus == tmp_path / "corpus" and s.index == tmp_path / "index"
+    assert (s.prompts / "zh.toml").is_file()  # no ./prompts here: the packaged phrasing
+    (tmp_path / "prompts").mkdir()
+    (tmp_path / "prompts" / "zh.toml").write_text((s.prompts / "zh.toml").read_text(encoding="utf-8"))
+    assert Settings().prompts == tmp_path / "prompts"
+
+
+def test_a_missing_corpus_is_refused_only_where_a_corpus_is_read(tmp_path):
+    s = Settings(corpus=tmp_path / "missing")
+    with pytest.raises(SettingError, match="QA_CORPUS"):
+        s.require_corpus()
+
+
+@pytest.mark.parametrize("command", ["stories", "build", "info", "ask", "eval", "train-reader", "eval-reader"])
+def test_every_command_has_a_description_and_an_example(command):
+    out = _qa(command, "--help")
+    assert out.returncode == 0
+    assert "example:" in out.stdout
+    assert out.stdout.split("\n\n")[1].strip().endswith(".")  # the one-line description
+
+
+def test_info_without_an_index_says_so(tmp_path):
+    out = _qa("info", "--index", str(tmp_path / "none"))
+    assert out.returncode == 2 and "qa build" in out.stderr
