@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
+from qa.logs import configure as configure_logging  # noqa: E402
 from qa.pipeline import Pipeline  # noqa: E402
 from qa.settings import SettingError, Settings  # noqa: E402
 
@@ -26,13 +26,28 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def port_free(host: str, port: int) -> bool:
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    configure_logging()
     try:
         settings = Settings.resolve(vars(args)).require_corpus()
     except SettingError as e:
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    if not port_free(settings.host, settings.port):  # before the build, and before any "running on"
+        print(f"error: port {settings.port} is in use; pass --port (or set QA_PORT)", file=sys.stderr)
         return 2
     pipeline = Pipeline(settings)
     try:
@@ -48,7 +63,10 @@ def main(argv=None) -> int:
     from qa.web import create_app
 
     print(f"新闻问答 on http://{settings.host}:{settings.port}", file=sys.stderr)
-    uvicorn.run(create_app(pipeline), host=settings.host, port=settings.port, log_level="warning")
+    # h11's 16 KB default cuts a long GET /api/ask?q=… with a connection reset; the question is
+    # capped (QA_MAX_QUESTION) and answered instead.
+    uvicorn.run(create_app(pipeline), host=settings.host, port=settings.port, log_level="warning",
+                h11_max_incomplete_event_size=1_000_000)
     return 0
 
 

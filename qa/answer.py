@@ -51,7 +51,7 @@ class Answer:
     spans: list[AnswerSpan] = field(default_factory=list)
     citations: list[Citation] = field(default_factory=list)
     related: list[Citation] = field(default_factory=list)
-    reason: str = ""          # why there is no answer: date, person, no_evidence, not_found
+    reason: str = ""          # why there is no answer: date, person, no_evidence, not_found, empty_corpus
     detail: dict = field(default_factory=dict)
     score: float = 0.0
     retrieved: list[str] = field(default_factory=list)  # story ids, best first
@@ -94,7 +94,7 @@ class Answerer:
 
     def _answer(self, q: Question) -> Answer:
         if not self.index.chunks:
-            return Answer(q.text, "", False, q.type, reason="no_evidence")
+            return Answer(q.text, "", False, q.type, reason="empty_corpus")
         t = time.perf_counter()
         vectors, states = self.embedder.queries_with_states([q.norm])
         t = self._lap("encode", t)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from pathlib import Path
 
 from .corpus import read_corpus
+from .logs import configure as configure_logging
 from .pipeline import Pipeline
 from .prompts import load_prompts
 from .render import answer_json, citation_url, reply_text
@@ -283,10 +283,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    for noisy in ("faiss", "faiss.loader", "sentence_transformers", "httpx", "bm25s"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    configure_logging(args.verbose)
     try:
         return args.func(args, settings_from(args))
     except SettingError as e:

@@ -92,9 +92,14 @@ def normalize_counts(text: str) -> str:
     return _CN_COUNT.sub(repl, text)
 
 
+def strip_invisible(text: str) -> str:
+    """Without format characters (zero-width space and joiners, soft hyphen, BOM, bidi marks: Cf)."""
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+
+
 def normalize_text(text: str) -> str:
-    """The corpus form of any text: simplified, half-width, trimmed."""
-    text = unicodedata.normalize("NFKC", to_simplified(text))
+    """The corpus form of any text: no invisible characters, simplified, half-width, trimmed."""
+    text = unicodedata.normalize("NFKC", to_simplified(strip_invisible(text)))
     return re.sub(r"\s+", " ", text).strip()
 
 

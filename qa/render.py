@@ -31,6 +31,8 @@ def reply_text(result: Answer, prompts: dict) -> str:
     if not result.found:
         if result.reason == "date":
             return prompts["no_answer_reason_date"].format(**result.detail)
+        if result.reason == "empty_corpus":
+            return prompts.get("no_answer_empty_corpus", prompts["no_answer"])
         return prompts["no_answer"]
     if any(s.kind == "person" for s in result.spans):
         parts = [prompts["person"].format(name=s.text, role=s.role) if s.role else s.text for s in result.spans]

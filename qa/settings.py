@@ -50,6 +50,7 @@ SPEC: dict[str, tuple[str, object, str]] = {
     "reader": ("QA_READER", lambda: None, "reader weights file (default: the shipped weights)"),
     "host": ("QA_HOST", lambda: "127.0.0.1", "address the app listens on"),
     "port": ("QA_PORT", lambda: 7860, "port the app listens on"),
+    "max_question": ("QA_MAX_QUESTION", lambda: 500, "longest question answered, in characters (longer: trimmed)"),
 }
 
 
@@ -74,6 +75,7 @@ class Settings:
     reader: Path | None = field(default_factory=lambda: _from_env("reader"))
     host: str = field(default_factory=lambda: _from_env("host"))
     port: int = field(default_factory=lambda: _from_env("port"))
+    max_question: int = field(default_factory=lambda: _from_env("max_question"))
 
     def __post_init__(self):
         self.validate()
@@ -89,6 +91,12 @@ class Settings:
             raise SettingError(_bad("port", self.port, "a whole number from 1 to 65535")) from None
         if not 1 <= self.port <= 65535:
             raise SettingError(_bad("port", self.port, "a whole number from 1 to 65535"))
+        try:
+            self.max_question = int(self.max_question)
+        except (TypeError, ValueError):
+            self.max_question = 0
+        if not 1 <= self.max_question <= 100_000:
+            raise SettingError(_bad("max_question", self.max_question, "a whole number from 1 to 100000"))
         if not (self.prompts / "zh.toml").is_file():
             raise SettingError(_bad("prompts", self.prompts, "a folder holding zh.toml and en.toml"))
         if self.reader is not None:

@@ -43,14 +43,25 @@ class ChatHandler:
     def __init__(self, pipeline: Pipeline):
         self.pipeline = pipeline
 
-    def ask(self, question: str) -> dict:
-        """The JSON API: the same object as ``python -m qa ask --json``."""
+    def _capped(self, question: str) -> tuple[str, bool]:
+        cap = self.pipeline.settings.max_question
         question = (question or "").strip()
+        return (question[:cap], True) if len(question) > cap else (question, False)
+
+    def ask(self, question: str, previous: str | None = None) -> dict:
+        """The JSON API: the same object as ``python -m qa ask --json``; ``previous`` resolves follow-ups."""
+        question, trimmed = self._capped(question)
         if not question:
             return {"error": "empty question"}
+        asked = resolve(question, (previous or "").strip() or None)
         try:
-            result = self.pipeline.answer(question)
-            return answer_json(result, load_prompts(self.pipeline.settings.prompts, result.lang))
+            result = self.pipeline.answer(asked)
+            out = answer_json(result, load_prompts(self.pipeline.settings.prompts, result.lang))
+            if asked != question:
+                out["resolved_from"] = question
+            if trimmed:
+                out["note"] = f"question trimmed to {self.pipeline.settings.max_question} characters"
+            return out
         except Exception:  # reported, not raised
             log.exception("answering %r failed", question)
             return {"error": "internal error: the question could not be answered (see the server log)"}
@@ -58,7 +69,7 @@ class ChatHandler:
     def reply(self, question: str, previous: str | None) -> tuple[str, str]:
         """(reply HTML, the question actually answered)."""
         zh = load_prompts(self.pipeline.settings.prompts, "zh")
-        question = (question or "").strip()
+        question, trimmed = self._capped(question)
         if not question:
             return message_html(zh["empty_question"], "qa-hint"), ""
         asked = resolve(question, previous)
@@ -69,8 +80,11 @@ class ChatHandler:
             return message_html(zh["error"].format(error=type(e).__name__)), asked  # the type only, no text
         prompts = load_prompts(self.pipeline.settings.prompts, result.lang)
         prefix = ""
+        if trimmed:
+            note = prompts.get("trimmed", "").format(n=self.pipeline.settings.max_question)
+            prefix += f'<p class="qa-note">{html.escape(note)}</p>'
         if asked != question:
-            prefix = f'<p class="qa-resolved">→ {html.escape(asked)}</p>'
+            prefix += f'<p class="qa-resolved">→ {html.escape(asked)}</p>'
         return prefix + answer_html(result, prompts), asked
 
     def respond(self, question: str, history: list, asked: list):
@@ -117,24 +131,41 @@ def build_ui(pipeline: Pipeline):
 def create_app(pipeline: Pipeline):
     """The FastAPI app serving the chat at /, stories at /story/<id> and JSON at /api/ask."""
     import gradio as gr
-    from fastapi import FastAPI, Query
+    from fastapi import FastAPI, Query, Request
     from fastapi.responses import HTMLResponse, JSONResponse
 
     app = FastAPI(title="新闻问答")
     ui = load_prompts(pipeline.settings.prompts, "zh")["ui"]
     handler = ChatHandler(pipeline)
 
+    def _int(value: str | None) -> int | None:
+        try:
+            return int(value) if value not in (None, "") else None
+        except ValueError:
+            return None  # a bad range shows the story without a highlight
+
     @app.get("/story/{story_id}", response_class=HTMLResponse)
-    def story(story_id: str, start: int | None = None, end: int | None = None,
-              astart: int | None = None, aend: int | None = None):
+    def story(story_id: str, start: str | None = None, end: str | None = None,
+              astart: str | None = None, aend: str | None = None):
         found = pipeline.index.story(story_id)
         if found is None:
             return HTMLResponse(not_found_page(ui, story_id), status_code=404)
-        return HTMLResponse(story_page(found, ui, start, end, astart, aend))
+        return HTMLResponse(story_page(found, ui, _int(start), _int(end), _int(astart), _int(aend)))
 
     @app.get("/api/ask")
-    def api_ask(q: str = Query(..., description="the question")):
-        result = handler.ask(q)
+    def api_ask(q: str = Query("", description="the question"), previous: str = Query("", description=
+                "the previous question, for a follow-up such as 那7月20日呢?")):
+        result = handler.ask(q, previous)
+        return JSONResponse(result, status_code=400 if "error" in result else 200)
+
+    @app.post("/api/ask")
+    async def api_ask_post(request: Request):
+        try:
+            body = await request.json()
+            q, previous = str(body.get("q", "")), str(body.get("previous", "") or "")
+        except Exception:  # not JSON, or not an object
+            return JSONResponse({"error": 'send a JSON object: {"q": "…", "previous": "…"}'}, status_code=400)
+        result = handler.ask(q, previous)
         return JSONResponse(result, status_code=400 if "error" in result else 200)
 
     demo = build_ui(pipeline)

@@ -1,5 +1,6 @@
 """The running app: gradio_client API, story pages, escaping, and a real browser (headless Chromium)."""
 
+import json
 import os
 import shutil
 import socket
@@ -168,3 +169,33 @@ def test_browser_question_citation_and_story_page(app_url, browser):
     expect(bot.last.locator(".qa-none")).to_have_count(1)
     page.screenshot(path=str(SHOTS / "4-followup-escaping-no-answer.png"), full_page=True)
     ctx.close()
+
+
+def test_bad_story_parameters_show_the_story_without_a_highlight(app_url):
+    result = _answer_json(app_url, "郑东新区防汛会商会议由谁主持?")
+    sid = result["citations"][0]["story_id"]
+    status, page = get(f"{app_url}/story/{sid}?start=abc&end=&astart=1e9")
+    assert status == 200 and "<mark" not in page and "Traceback" not in page and "pydantic" not in page
+
+
+def test_a_very_long_question_is_trimmed_and_answered_not_reset(app_url):
+    from urllib.parse import quote
+
+    long_q = "郑东新区防汛会商会议由谁主持?" + "啊" * 14000
+    status, body = get(f"{app_url}/api/ask?q={quote(long_q)}")
+    obj = json.loads(body)
+    assert status == 200 and "trimmed" in obj["note"] and len(obj["question"]) <= 500
+
+
+def test_post_and_followups_through_the_api(app_url):
+    req = urllib.request.Request(app_url + "/api/ask", method="POST", headers={"Content-Type": "application/json"},
+                                 data=json.dumps({"q": "那7月21日呢?", "previous": "7月18日的会议谁参加了?"}).encode())
+    with urllib.request.urlopen(req, timeout=60) as r:
+        obj = json.loads(r.read().decode())
+    assert obj["question"] == "7月21日的会议谁参加了?" and obj["resolved_from"] == "那7月21日呢?"
+    bad = urllib.request.Request(app_url + "/api/ask", method="POST", data=b"not json")
+    try:
+        urllib.request.urlopen(bad, timeout=60)
+        raise AssertionError("expected a 400")
+    except urllib.error.HTTPError as e:
+        assert e.code == 400

@@ -244,3 +244,16 @@ def test_an_index_of_an_unknown_format_is_unreadable(tmp_path):
     (gen / "manifest.json").write_text(json.dumps({"format": 0}))
     with pytest.raises(IndexUnreadable, match="format"):
         load_index(tmp_path)
+
+
+@pytest.mark.model
+def test_an_empty_corpus_builds_an_empty_index_and_says_so(tmp_path, embedder):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "broken.txt").write_bytes(b"\x00\x01\x02")  # only unreadable files
+    report = build_index(corpus, tmp_path / "index", MODEL, lambda: embedder, progress=False)
+    assert report.chunks == 0 and "broken.txt" in report.skipped
+    pipe = Pipeline(Settings(corpus=corpus, index=tmp_path / "index"), progress=False)
+    pipe.__dict__["embedder"] = embedder
+    result = pipe.answer("7月18日的会议谁参加了?")
+    assert not result.found and result.reason == "empty_corpus"

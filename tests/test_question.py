@@ -76,3 +76,8 @@ def test_byline_questions(question, byline):
 
 def test_a_question_without_a_known_interrogative_is_typed_other():
     assert analyze("郑东新区防汛会商会议的主持人").type == "other"
+
+
+@pytest.mark.parametrize("invisible", ["\u200b", "\u200c", "\u200d", "\u00ad", "\ufeff", "\u2060", "\u200e"])
+def test_invisible_characters_are_dropped(invisible):
+    assert normalize_question(f"7月{invisible}18日的会议{invisible}谁参加了?") == "7月18日的会议谁参加了?"

@@ -78,3 +78,16 @@ def test_every_command_has_a_description_and_an_example(command):
 def test_info_without_an_index_says_so(tmp_path):
     out = _qa("info", "--index", str(tmp_path / "none"))
     assert out.returncode == 2 and "qa build" in out.stderr
+
+
+def test_a_busy_port_is_one_line_before_anything_else():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        out = subprocess.run([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, capture_output=True,
+                             text=True, timeout=60)
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines() == [f"error: port {port} is in use; pass --port (or set QA_PORT)"]
