@@ -118,11 +118,43 @@ def read_manifest(folder: Path) -> dict:
     return manifest
 
 
+def part_hashes(gen: Path) -> dict[str, str]:
+    """SHA-256 of every file of a generation but the manifest (relative path -> hex digest)."""
+    out = {}
+    for path in sorted(gen.rglob("*")):
+        if path.is_file() and path.name != "manifest.json":
+            h = hashlib.sha256()
+            with open(path, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    h.update(block)
+            out[path.relative_to(gen).as_posix()] = h.hexdigest()
+    return out
+
+
+def damaged_parts(gen: Path, manifest: dict) -> list[str]:
+    """The files whose content no longer matches the manifest (missing, truncated, overwritten)."""
+    recorded = manifest.get("parts")
+    if recorded is None:
+        return []
+    actual = part_hashes(gen)
+    return sorted(name for name, digest in recorded.items() if actual.get(name) != digest)
+
+
 def load_index(folder: Path) -> Index:
-    """Open the live index in ``folder``; :class:`IndexUnreadable` if it is broken."""
+    """Open the live index in ``folder``; :class:`IndexUnreadable` if it is broken.
+
+    Every file is checked against the SHA-256 the manifest recorded. A damaged FAISS file alone
+    is rebuilt from the stored vectors on the spot (no re-embedding); any other damage means the
+    index must be rebuilt from the corpus.
+    """
     folder = Path(folder)
     manifest = read_manifest(folder)
     gen = Path(manifest["_generation"])
+    damaged = damaged_parts(gen, manifest)
+    if damaged == ["dense.faiss"]:
+        _repair_dense(gen, manifest)
+    elif damaged:
+        raise IndexUnreadable(f"index in {gen} is damaged: {', '.join(damaged)} changed since the build")
     try:
         stories, chunks, vectors, tokens = _read_parts(gen)
         dense = DenseIndex.load(gen / "dense.faiss")
@@ -133,6 +165,24 @@ def load_index(folder: Path) -> Index:
     if not (len(chunks) == len(vectors) == len(tokens) == dense.size == manifest["counts"]["chunks"]):
         raise IndexUnreadable(f"index in {gen} is damaged: chunk, vector, token and FAISS counts differ")
     return Index(folder, manifest, stories, chunks, vectors, dense, bm25, Tokenizer(lexicon), tokens)
+
+
+def _repair_dense(gen: Path, manifest: dict) -> None:
+    log.warning("the FAISS file in %s is damaged; rebuilding it from the stored vectors (no re-embedding)", gen)
+    try:
+        vectors = np.load(gen / "vectors.npy", allow_pickle=False)
+    except Exception as e:
+        raise IndexUnreadable(f"index in {gen} is damaged: dense.faiss and vectors.npy: {e}") from e
+    tmp = gen / "dense.faiss.tmp"
+    DenseIndex.build(vectors).save(tmp)
+    tmp.replace(gen / "dense.faiss")
+    manifest = {k: v for k, v in manifest.items() if k != "_generation"}
+    manifest["parts"]["dense.faiss"] = part_hashes_of(gen / "dense.faiss")
+    (gen / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def part_hashes_of(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def _read_parts(gen: Path) -> tuple[list[Story], list[Chunk], np.ndarray, TokenStore]:
@@ -356,6 +406,7 @@ def _write(folder: Path, files: dict[str, FileRecord], stories: list[Story], chu
         "counts": {"files": len(files), "stories": len(stories), "chunks": len(chunks)},
         "files": {k: vars(v) for k, v in sorted(files.items())},
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "parts": part_hashes(tmp),
     }
     (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
     return generations.commit(tmp)

@@ -24,6 +24,8 @@ def test_a_person_in_a_coordination_brings_the_whole_list_with_roles():
     assert pieces[0].role.endswith("常务副主任") and pieces[1].role == "党工委副书记"
     for p in pieces:
         assert BODY[p.start:p.end] == p.text and p.text.endswith(p.name)
+    first = BODY.index("牛瑞华")  # from the first person, the list grows rightwards too
+    assert [p.name for p in people_list(story, first, first + 3, frozenset())] == ["牛瑞华", "马安庄"]
 
 
 def test_a_span_without_people_is_not_widened():

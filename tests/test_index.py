@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -257,3 +258,29 @@ def test_an_empty_corpus_builds_an_empty_index_and_says_so(tmp_path, embedder):
     pipe.__dict__["embedder"] = embedder
     result = pipe.answer("7月18日的会议谁参加了?")
     assert not result.found and result.reason == "empty_corpus"
+
+
+def _overwrite_middle(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    mid = len(data) // 2
+    data[mid:mid + 64] = b"\xff" * min(64, len(data) - mid)
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.model
+def test_same_size_damage_is_noticed_and_a_faiss_file_is_rebuilt_from_the_vectors(small_corpus, tmp_path, embedder):
+    folder = tmp_path / "index"
+    build_index(small_corpus, folder, MODEL, lambda: embedder, progress=False)
+    gen = generations.current(folder)
+    before = load_index(folder)
+    q = embedder.encode_queries(["郑东新区防汛会商会议由谁主持?"])[0]
+    want = before.dense.search(q, 5)[1].tolist()
+    size = (gen / "dense.faiss").stat().st_size
+    _overwrite_middle(gen / "dense.faiss")
+    assert (gen / "dense.faiss").stat().st_size == size
+    repaired = load_index(folder)  # no embedder needed: rebuilt from vectors.npy
+    assert repaired.dense.search(q, 5)[1].tolist() == want
+    assert load_index(folder).manifest["parts"]["dense.faiss"]  # and recorded: the next load is clean
+    _overwrite_middle(gen / "stories.jsonl")
+    with pytest.raises(IndexUnreadable, match="stories.jsonl"):
+        load_index(folder)

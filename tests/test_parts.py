@@ -31,6 +31,9 @@ def test_rank_fusion_rewards_agreement():
     fused = rank_fusion([np.array([3, 1, 2]), np.array([1, 3, 0])], 4)
     assert set(np.argsort(-fused)[:2]) == {1, 3}
     assert fused[1] == fused[3] > fused[2] > 0 and fused[0] > 0
+    assert fused[3] == pytest.approx(1 / 61 + 1 / 62) and fused[2] == pytest.approx(1 / 63)
+    single = rank_fusion([np.array([5, 6])], 7)
+    assert single[5] > single[6] > 0 == single[0]  # a higher rank is worth more
 
 
 def test_weighted_fusion_mixes_scaled_bm25_and_cosine():
