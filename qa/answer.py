@@ -126,6 +126,10 @@ class Answerer:
             none.score = round(best.score, 4) if best else 0.0
             return none
         passage = passages[best.passage]
+        decline = answerability.missing_place(q, passage.story)
+        if decline:
+            none.reason, none.detail = decline.reason, decline.detail
+            return none
         start, end = passage.start + best.start, passage.start + best.end
         return self._found(q, passage.story, start, end, best.score, [p.story for p in passages])
 

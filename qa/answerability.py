@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 from .people import looks_like_name
 from .question import Question
-from .retrieve import StoryHit
+from .retrieve import StoryHit, name_in
+from .tokenize import PLACE_SUFFIXES
 
 STORIES_CHECKED = 5
 
@@ -45,6 +46,15 @@ def best(spans: list, passages: list, prior: float | None = None):
     if not spans:
         return None
     return max(spans, key=lambda s: s.margin + prior * (passages[s.passage].retrieval - 1.0))
+
+
+def missing_place(q: Question, story) -> Decline | None:
+    """A place the question names (二七区) that the answer's story never mentions."""
+    text = f"{story.title} {story.subtitle}\n{story.body}"
+    for name in q.names:
+        if name.endswith(PLACE_SUFFIXES) and not name_in(name, text):
+            return Decline("place", {"place": name})
+    return None
 
 
 def accept(margin: float, threshold: float) -> bool:

@@ -74,3 +74,11 @@ def test_the_reader_margin_decides_and_the_prior_breaks_near_ties():
     assert answerability.best(spans, passages, prior=0.0).passage == 1
     assert answerability.best(spans, passages, prior=1.0).passage == 0
     assert answerability.accept(0.5, 0.4) and not answerability.accept(0.3, 0.4)
+
+
+def test_a_place_the_answers_story_does_not_mention_is_an_unmet_constraint():
+    q = analyze("谁主持了二七区防汛会商会议?")
+    q.names = ["二七区"]
+    assert answerability.missing_place(q, _story()).reason == "place"
+    q.names = ["郑东新区"]
+    assert answerability.missing_place(q, _story()) is None

@@ -60,6 +60,8 @@ def test_date_coverage(mention, asked, expected):
     ("那7月20日呢?", "7月18日的会议谁参加了?", "7月20日的会议谁参加了?"),
     ("二七区区长是谁?", "7月18日的会议谁参加了?", "二七区区长是谁?"),  # not a follow-up
     ("那7月20日呢?", None, "那7月20日呢?"),                              # nothing to follow
+    ("那二七区呢?", "谁主持了郑东新区防汛会商会议?", "谁主持了二七区防汛会商会议?"),  # the question word stays
+    ("What about July 20?", "Who attended the meeting on July 18?", "Who attended the meeting on July 20?"),
 ])
 def test_followups(question, previous, expected):
     assert resolve(question, previous) == expected
