@@ -118,3 +118,25 @@ def covers(mention: str, asked: str) -> bool:
 
 def _in_part(day: int, part: str) -> bool:
     return {"early": day <= 10, "mid": 11 <= day <= 20, "end": day >= 21}.get(part, False)
+
+
+_PARTS = {"end": "底", "early": "初", "mid": "中旬"}
+
+
+def display(norm: str | None) -> str:
+    """A normalized date as a reader writes it: ``07-18`` → 7月18日, ``05-end`` → 5月底,
+    ``2023-05-30`` → 2023年5月30日, ``02-10/02-12`` → 2月10日至2月12日."""
+    if not norm:
+        return ""
+    if "/" in norm:
+        return "至".join(display(p) for p in norm.split("/", 1))
+    parts = norm.split("-")
+    year = ""
+    if len(parts[0]) == 4:
+        year, parts = f"{int(parts[0])}年", parts[1:]
+    if len(parts) == 1:
+        return f"{year}{int(parts[0])}月"
+    month, day = parts[0], parts[1]
+    if day in _PARTS:
+        return f"{year}{int(month)}月{_PARTS[day]}"
+    return f"{year}{int(month)}月{int(day)}日"

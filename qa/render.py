@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from html import escape
 from urllib.parse import quote
 
 from .answer import Answer
 from .citations import Citation
+from .dates import display as display_date
 from .story import Story
 
 
@@ -60,16 +62,24 @@ def _mark(text: str, start: int, end: int, base: int, cls: str = "answer") -> st
     return f"{escape(text[:s])}<mark class=\"{cls}\">{escape(text[s:e])}</mark>{escape(text[e:])}"
 
 
+def page_label(source: str) -> str:
+    """How a reader knows a page: ``002_e713b7ff9e0ddada.txt`` → 版面 002; other files by their name."""
+    stem = source.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    m = re.match(r"(\d+)_[0-9a-f]{8,}$", stem)
+    return f"版面 {m.group(1)}" if m else stem
+
+
 def citation_html(c: Citation) -> str:
     quote = c.text
     if c.answer_start is not None and c.answer_end is not None:
         quote_html = _mark(quote, c.answer_start, c.answer_end, c.start)
     else:
         quote_html = escape(quote)
-    meta = " · ".join(escape(x) for x in (c.date or "", f"{c.source}:{c.lines[0]}-{c.lines[1]}") if x)
+    where = f"{c.source}:{c.lines[0]}-{c.lines[1]}"
+    meta = " · ".join(escape(x) for x in (display_date(c.date), page_label(c.source)) if x)
     return (f'<li class="qa-source" id="source-{c.n}">'
             f'<a class="story-link" href="{escape(citation_url(c))}">[{c.n}] {escape(c.title)}</a> '
-            f'<span class="qa-meta">{meta}</span>'
+            f'<span class="qa-meta" title="{escape(where)}">{meta}</span>'
             f'<blockquote class="qa-quote">{quote_html}</blockquote></li>')
 
 
@@ -98,7 +108,7 @@ body{font-family:system-ui,"Noto Sans CJK SC","Microsoft YaHei",sans-serif;max-w
 padding:0 1rem;line-height:1.8;color:#222}
 h1{font-size:1.6rem;line-height:1.4;margin-bottom:.2rem}h2.subtitle{font-size:1.1rem;color:#555;font-weight:normal}
 .meta{color:#666;font-size:.9rem;border-bottom:1px solid #ddd;padding-bottom:.6rem}
-mark.cited{background:#fff3a8;padding:.1rem 0}mark.answer{background:#ffd36b;font-weight:600}
+mark.cited{background:#fff3a8;padding:.1rem 0;scroll-margin-top:40vh}mark.answer{background:#ffd36b;font-weight:600}
 p{text-indent:2em;margin:.6rem 0}.byline{color:#555;text-align:right}a{color:#1a5fb4}
 """
 
@@ -114,8 +124,9 @@ def story_page(story: Story, ui: dict, start: int | None = None, end: int | None
             paragraphs.append(f"<p>{_cited(text, ps, start, end, a_start, a_end)}</p>")
         else:
             paragraphs.append(f"<p>{escape(text)}</p>")
-    meta = [f'{escape(ui["date"])}: {escape(story.date or "-")}',
-            f'{escape(ui["source"])}: {escape(story.source)} ({escape(ui["lines"])} {story.lines[0]}–{story.lines[1]})']
+    where = f"{story.source} ({ui['lines']} {story.lines[0]}–{story.lines[1]})"
+    meta = [f'{escape(ui["date"])}: {escape(display_date(story.date) or "-")}',
+            f'{escape(ui["source"])}: <span title="{escape(where)}">{escape(page_label(story.source))}</span>']
     if story.byline.lines:
         meta.insert(1, f'{escape(ui["byline"])}: {escape(story.byline.text)}')
     subtitle = f'<h2 class="subtitle">{escape(story.subtitle)}</h2>' if story.subtitle else ""

@@ -96,3 +96,23 @@ def test_chat_handler_resolves_followups_and_never_raises():
     reply = broken.ask("二七区区长是谁?")
     assert "error" in reply and "secret" not in reply["error"]
     assert ok.reply("   ", None)[1] == ""
+
+
+@pytest.mark.parametrize("norm, shown", [
+    ("07-18", "7月18日"), ("05-end", "5月底"), ("05-early", "5月初"), ("2023-05-30", "2023年5月30日"),
+    ("02-10/02-12", "2月10日至2月12日"), ("2023-05", "2023年5月"), (None, ""),
+])
+def test_dates_are_shown_as_readers_write_them(norm, shown):
+    from qa.dates import display
+
+    assert display(norm) == shown
+
+
+def test_citations_show_the_page_and_keep_the_file_name_in_a_tooltip():
+    from qa.citations import Citation
+    from qa.render import citation_html
+
+    c = Citation(1, "s1", "标题", "05-end", "002_e713b7ff9e0ddada.txt", [3, 21], "引文。", 0, 3, None, None, 0.5)
+    html = citation_html(c)
+    assert "5月底" in html and "05-end" not in html
+    assert "版面 002" in html and 'title="002_e713b7ff9e0ddada.txt:3-21"' in html
