@@ -18,6 +18,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 log = logging.getLogger("qa.web")
 
 CSS = """
+footer{display:none !important}
+.qa-note{color:#8a5a00;font-size:.9rem}
 .qa-reply p{margin:.2rem 0}.qa-answer{font-size:1.05rem}
 .qa-none{border-left:4px solid #e0a800;padding-left:.6rem;background:#fffaf0}
 .qa-no-answer{font-weight:600;color:#8a5a00}
