@@ -22,6 +22,7 @@ from . import generations
 from .chunks import CHUNKER_VERSION, Chunk, chunk_story
 from .corpus import corpus_files, read_file
 from .dense import DenseIndex
+from .embed_cache import EmbedCache, content_key
 from .lexical import BM25Index
 from .story import Story
 from .textfile import UnreadableFile
@@ -313,20 +314,29 @@ def build_index(corpus: Path, folder: Path, model_id: str, embedder_factory: Cal
     report.removed = sorted(set(old_files) - set(hashes))
 
     todo = [i for i, v in enumerate(vectors) if v is None]
-    embedder = embedder_factory() if todo else None
+    cache = EmbedCache(folder, model_id)
+    keys = {i: content_key(chunks[i].embed_text) for i in todo}
+    missing: dict[str, int] = {}  # content key -> first chunk with it: identical passages embed once
+    for i in todo:
+        if keys[i] not in cache and keys[i] not in missing:
+            missing[keys[i]] = i
+    embedder = embedder_factory() if missing else None
     if embedder is not None:
-        fresh, fresh_states = _embed(embedder, [chunks[i] for i in todo], progress)
-        for i, v, st in zip(todo, fresh, fresh_states):
-            vectors[i], states[i] = v, st
-        model = {"id": model_id, "source": embedder.source, "dim": embedder.dim,
-                 "state_dim": embedder.state_dim, "layers": list(embedder.layers)}
+        _embed(embedder, [chunks[i] for i in missing.values()], list(missing), cache, progress)
+    for i in todo:
+        vectors[i], states[i] = cache.get(keys[i])
+    if embedder is not None or (todo and cache.source):
+        model = {"id": model_id, "source": embedder.source if embedder else cache.source,
+                 "dim": int(vectors[todo[0]].shape[0]), "state_dim": int(states[todo[0]].states.shape[1]),
+                 "layers": list(embedder.layers) if embedder else (manifest or {}).get("model", {}).get("layers")}
     else:
         model = dict(manifest["model"]) if manifest else {"id": model_id, "source": "", "dim": 0}
     dim = model["dim"]
     matrix = np.vstack(vectors).astype(np.float32) if vectors else np.zeros((0, dim), np.float32)
-    report.embedded = len(todo)
+    report.embedded = len(missing)
 
     _write(folder, files, stories, chunks, matrix, states, model, settings or {})
+    cache.clear()
     report.stories, report.chunks = len(stories), len(chunks)
     report.seconds = time.perf_counter() - t0
     return report
@@ -357,25 +367,22 @@ class _OldParts:
             return cls.empty()
 
 
-def _embed(embedder, chunks: list[Chunk], progress: bool) -> tuple[np.ndarray, list]:
-    """Embeddings and token states (offsets into each chunk's text) of ``chunks``."""
+def _embed(embedder, chunks: list[Chunk], keys: list[str], cache: EmbedCache, progress: bool) -> None:
+    """Embed ``chunks`` in batches, each checkpointed in ``cache`` (offsets into each chunk's text)."""
     from tqdm import tqdm
 
-    out, states = [], []
     with tqdm(total=len(chunks), desc="embedding", unit="chunk", disable=not progress) as bar:
         for i in range(0, len(chunks), EMBED_BATCH):
             batch = chunks[i:i + EMBED_BATCH]
             vectors, batch_states = embedder.passages_with_states([c.embed_text for c in batch])
-            out.append(vectors)
             for c, st in zip(batch, batch_states):
                 shift = len(c.embed_text) - len(c.text)
                 if shift:
                     valid = st.offsets[:, 0] >= 0
                     st.offsets[valid] -= shift
                     st.offsets[st.offsets[:, 0] < 0] = -1
-                states.append(st)
+            cache.put(keys[i:i + EMBED_BATCH], vectors, batch_states, embedder.source)
             bar.update(len(batch))
-    return np.vstack(out), states
 
 
 def _write(folder: Path, files: dict[str, FileRecord], stories: list[Story], chunks: list[Chunk],

@@ -284,3 +284,37 @@ def test_same_size_damage_is_noticed_and_a_faiss_file_is_rebuilt_from_the_vector
     _overwrite_middle(gen / "stories.jsonl")
     with pytest.raises(IndexUnreadable, match="stories.jsonl"):
         load_index(folder)
+
+
+class _Dies(Counting):
+    """The real embedder, killed (an exception) after ``after`` batches."""
+
+    def __init__(self, embedder, after):
+        super().__init__(embedder)
+        self.after, self.calls = after, 0
+
+    def passages_with_states(self, texts):
+        self.calls += 1
+        if self.calls > self.after:
+            raise KeyboardInterrupt("killed")
+        return super().passages_with_states(texts)
+
+
+@pytest.mark.model
+def test_a_killed_build_resumes_and_identical_passages_are_embedded_once(small_corpus, tmp_path, embedder,
+                                                                          monkeypatch):
+    import qa.index
+
+    monkeypatch.setattr(qa.index, "EMBED_BATCH", 8)
+    shutil.copy(small_corpus / "002_e713b7ff9e0ddada.txt", small_corpus / "copy_of_002.txt")  # a page twice
+    folder = tmp_path / "index"
+    dying = _Dies(embedder, after=2)
+    with pytest.raises(KeyboardInterrupt):
+        build_index(small_corpus, folder, MODEL, lambda: dying, progress=False)
+    assert dying.embedded == 16
+    again = Counting(embedder)
+    report = build_index(small_corpus, folder, MODEL, lambda: again, progress=False)
+    unique = len({c.embed_text for c in load_index(folder).chunks})
+    assert report.chunks > unique, "the copied page gives chunks of its own"
+    assert again.embedded == report.embedded == unique - 16, "only what was lost, each passage once"
+    assert not (folder / "embed-cache").exists()
