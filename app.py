@@ -51,9 +51,13 @@ def main(argv=None) -> int:
         return 2
     pipeline = Pipeline(settings)
     try:
-        report = pipeline.build()  # a missing or stale index is built first, with progress here
-        print(report.summary(), file=sys.stderr)
+        # A missing or broken index is built first, with progress here; a stale one keeps serving
+        # while it is rebuilt in the background, and the replies say so.
+        index = pipeline.open(rebuild=False)
+        print(f"index: {len(index.stories)} stories, {len(index.chunks)} chunks"
+              + (" (stale: rebuilding in the background)" if pipeline.stale else ""), file=sys.stderr)
         _ = pipeline.answerer  # load the model and the index before the first question
+        pipeline.rebuild_in_background()
     except FileNotFoundError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

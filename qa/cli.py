@@ -62,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--jsonl", action="store_true", help="read one question a line from stdin, "
                                                          "write one JSON object a line")
+    p.add_argument("--rebuild", action="store_true", help="rebuild a stale index first (default: answer from "
+                                                           "the last build, with a warning)")
     p.set_defaults(func=cmd_ask, needs_corpus=True)
 
     p = _command(sub, "eval", "Evaluate on a question file, or on a SQuAD-format set with --squad",
@@ -182,6 +184,7 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     pipeline = Pipeline(settings)
+    pipeline.open(rebuild=args.rebuild)
     if args.jsonl:
         _ = pipeline.answerer  # load the model and the index once, before the first question
         for line in sys.stdin:

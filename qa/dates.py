@@ -120,7 +120,7 @@ def _in_part(day: int, part: str) -> bool:
     return {"early": day <= 10, "mid": 11 <= day <= 20, "end": day >= 21}.get(part, False)
 
 
-_PARTS = {"end": "底", "early": "初", "mid": "中旬"}
+_SHOWN_PARTS = {"end": "底", "early": "初", "mid": "中旬"}
 
 
 def display(norm: str | None) -> str:
@@ -137,6 +137,6 @@ def display(norm: str | None) -> str:
     if len(parts) == 1:
         return f"{year}{int(parts[0])}月"
     month, day = parts[0], parts[1]
-    if day in _PARTS:
-        return f"{year}{int(month)}月{_PARTS[day]}"
+    if day in _SHOWN_PARTS:
+        return f"{year}{int(month)}月{_SHOWN_PARTS[day]}"
     return f"{year}{int(month)}月{int(day)}日"

@@ -1,9 +1,16 @@
-"""One object from settings to a ready index; the CLI, the API and the UI all go through it."""
+"""One object from settings to a ready index; the CLI, the API and the UI all go through it.
+
+A missing or broken index is built before the first answer. A *stale* one (the corpus changed
+since the build) is still answered from: ``open(rebuild=False)`` keeps it and says so (the
+CLI's default; ``qa ask --rebuild`` rebuilds first), and the app rebuilds it in a background
+thread while it keeps answering from the last good index, then swaps to the new one.
+"""
 
 from __future__ import annotations
 
 import logging
 import shutil
+import threading
 from functools import cached_property
 
 from .index import BuildReport, Index, IndexUnreadable, build_index, is_up_to_date, load_index
@@ -17,6 +24,9 @@ class Pipeline:
         self.settings = settings or Settings()
         self.progress = progress
         self._index: Index | None = None
+        self._lock = threading.Lock()
+        self.stale = False        # answering from an index older than the corpus
+        self.rebuilding = False   # a background rebuild is running
 
     @cached_property
     def embedder(self):
@@ -35,32 +45,81 @@ class Pipeline:
         report = build_index(self.settings.corpus, self.settings.index, self.model_id,
                              lambda: self.embedder, progress=self.progress,
                              settings=self.settings.shaping_the_index())
-        self._index = None
         return report
 
     def is_up_to_date(self) -> bool:
         return is_up_to_date(self.settings.corpus, self.settings.index, self.model_id)
 
     @cached_property
-    def answerer(self):
-        from .answer import Answerer, load_reader
+    def reader(self):
+        from .answer import load_reader
 
-        return Answerer(self.index, self.embedder, load_reader(self.settings.reader), fusion=self.settings.fusion)
+        return load_reader(self.settings.reader)
+
+    @property
+    def answerer(self):
+        with self._lock:
+            current = self.__dict__.get("_answerer")
+            if current is None or current.index is not self.index:
+                from .answer import Answerer
+
+                current = self.__dict__["_answerer"] = Answerer(self.index, self.embedder, self.reader,
+                                                                fusion=self.settings.fusion)
+            return current
 
     def answer(self, question: str):
         """The one answer function behind the CLI, the API and the UI."""
         return self.answerer.answer(question)
 
+    def open(self, rebuild: bool = True) -> Index:
+        """Load the index: build it when missing or broken; when stale, rebuild it first only if
+        ``rebuild``, else answer from it and set :attr:`stale`."""
+        if not rebuild:
+            try:
+                self._index = load_index(self.settings.index)
+                self.stale = not self.is_up_to_date()
+                if self.stale:
+                    log.warning("the corpus changed since the index was built; answering from the last "
+                                "build (run `qa build`, or pass --rebuild)")
+                return self._index
+            except IndexUnreadable:
+                pass  # nothing usable: build it below
+        self.build()
+        try:
+            self._index = load_index(self.settings.index)
+        except IndexUnreadable as e:
+            log.warning("the index is damaged (%s); rebuilding it from the corpus", e)
+            shutil.rmtree(self.settings.index, ignore_errors=True)
+            self.build()
+            self._index = load_index(self.settings.index)
+        self.stale = False
+        return self._index
+
+    def rebuild_in_background(self) -> threading.Thread | None:
+        """When stale, rebuild in a thread; answers come from the last good index meanwhile."""
+        if not self.stale or self.rebuilding:
+            return None
+        self.rebuilding = True
+
+        def work():
+            try:
+                self.build()
+                fresh = load_index(self.settings.index)
+                with self._lock:
+                    self._index, self.stale = fresh, False
+                log.info("the index is rebuilt; answering from the new one")
+            except Exception:  # the old index keeps serving
+                log.exception("the background rebuild failed; still answering from the last good index")
+            finally:
+                self.rebuilding = False
+
+        thread = threading.Thread(target=work, name="qa-rebuild", daemon=True)
+        thread.start()
+        return thread
+
     @property
     def index(self) -> Index:
         """The index, built first when it is missing or stale, rebuilt when it is broken."""
         if self._index is None:
-            self.build()
-            try:
-                self._index = load_index(self.settings.index)
-            except IndexUnreadable as e:
-                log.warning("the index is damaged (%s); rebuilding it from the corpus", e)
-                shutil.rmtree(self.settings.index, ignore_errors=True)
-                self.build()
-                self._index = load_index(self.settings.index)
+            self.open(rebuild=True)
         return self._index

@@ -82,6 +82,8 @@ class ChatHandler:
             return message_html(zh["error"].format(error=type(e).__name__)), asked  # the type only, no text
         prompts = load_prompts(self.pipeline.settings.prompts, result.lang)
         prefix = ""
+        if self.pipeline.stale:
+            prefix += f'<p class="qa-note">{html.escape(prompts.get("stale", ""))}</p>'
         if trimmed:
             note = prompts.get("trimmed", "").format(n=self.pipeline.settings.max_question)
             prefix += f'<p class="qa-note">{html.escape(note)}</p>'

@@ -318,3 +318,20 @@ def test_a_killed_build_resumes_and_identical_passages_are_embedded_once(small_c
     assert report.chunks > unique, "the copied page gives chunks of its own"
     assert again.embedded == report.embedded == unique - 16, "only what was lost, each passage once"
     assert not (folder / "embed-cache").exists()
+
+
+@pytest.mark.model
+def test_a_stale_index_keeps_answering_while_it_is_rebuilt_in_the_background(small_corpus, tmp_path, embedder):
+    folder = tmp_path / "index"
+    build_index(small_corpus, folder, MODEL, lambda: embedder, progress=False)
+    shutil.copy(CORPUS / "001_d1ec614fff12554d.txt", small_corpus / "001_d1ec614fff12554d.txt")
+    pipe = Pipeline(Settings(corpus=small_corpus, index=folder), progress=False)
+    pipe.__dict__["embedder"] = embedder
+    old = pipe.open(rebuild=False)
+    assert pipe.stale and len(old.stories) == 9
+    assert pipe.answer("郑东新区防汛会商会议由谁主持?").found  # served from the last good index
+    thread = pipe.rebuild_in_background()
+    assert pipe.rebuilding and pipe.answer("郑东新区防汛会商会议由谁主持?").found  # still serving
+    thread.join(timeout=300)
+    assert not pipe.stale and not pipe.rebuilding and len(pipe.index.stories) > 9
+    assert pipe.answerer.index is pipe.index
