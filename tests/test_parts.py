@@ -72,6 +72,7 @@ class _FakePipeline:
         from qa.settings import Settings
 
         self.settings = Settings()
+        self.stale = False
         self.fail = fail
         self.asked = []
 
