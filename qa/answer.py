@@ -40,6 +40,7 @@ class AnswerSpan:
     score: float              # calibrated probability that the answer is right
     kind: str = "span"        # span, person, byline
     role: str = ""            # a person's role as the story prints it
+    norm: str = ""            # a date span's normalized form (07-18, 2023-05, 05-end)
 
 
 @dataclass
@@ -148,8 +149,10 @@ class Answerer:
             spans = [AnswerSpan(story.id, p.start, p.end, p.name, score, "person", p.role) for p in people]
             text = "、".join(p.text for p in people)
         else:
-            spans = [AnswerSpan(story.id, start, end, story.body[start:end], score)]
-            text = spans[0].text
+            text = story.body[start:end]
+            dates = [m for m in story.dates if start <= m.start and m.end <= end]
+            norm = dates[0].norm if len(dates) == 1 and len(dates[0].text) >= len(text.strip()) - 2 else ""
+            spans = [AnswerSpan(story.id, start, end, text, score, norm=norm)]
         pieces = [(s.start, s.end) for s in spans]
         first = cite_answer(1, story, pieces, score)
         citations = [first] + also_in(_unique(read), spans[0].text if len(spans) == 1 else "", first, score)
