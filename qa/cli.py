@@ -297,3 +297,6 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader of our output went away (| head): not an error
+        sys.stderr.close()
+        return 0
