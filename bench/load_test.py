@@ -84,16 +84,20 @@ def main() -> int:
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as tmp:
+        log = open(f"{tmp}/app.log", "w")
         proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--index", f"{tmp}/index"], cwd=ROOT,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                stdout=subprocess.DEVNULL, stderr=log)
         try:
             deadline = time.time() + 300
-            while time.time() < deadline:
+            while time.time() < deadline and proc.poll() is None:
                 try:
                     urllib.request.urlopen(url + "/config", timeout=5)
                     break
                 except OSError:
                     time.sleep(1)
+            if proc.poll() is not None:
+                print(open(f"{tmp}/app.log").read(), file=sys.stderr)
+                return 2
             results = {"latency": [], "errors": 0, "followups": 0, "wrong_followups": 0}
             threads = [threading.Thread(target=client, args=(url, args.questions, i, results))
                        for i in range(args.clients)]
@@ -103,6 +107,8 @@ def main() -> int:
             for t in threads:
                 t.join()
             wall = time.perf_counter() - t0
+            if results.get("messages"):
+                print("first error:", results["messages"][0], file=sys.stderr)
         finally:
             proc.terminate()
             proc.wait(timeout=30)

@@ -9,6 +9,8 @@ import html
 import logging
 import os
 
+from fastapi import Request  # module level: FastAPI resolves the string annotation here
+
 from .followup import resolve
 from .pipeline import Pipeline
 from .prompts import load_examples, load_prompts
@@ -135,7 +137,7 @@ def build_ui(pipeline: Pipeline):
 def create_app(pipeline: Pipeline):
     """The FastAPI app serving the chat at /, stories at /story/<id> and JSON at /api/ask."""
     import gradio as gr
-    from fastapi import FastAPI, Query, Request
+    from fastapi import FastAPI, Query
     from fastapi.responses import HTMLResponse, JSONResponse
 
     app = FastAPI(title="新闻问答")

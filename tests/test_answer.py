@@ -132,3 +132,21 @@ def test_presentation_adds_links_and_phrasing_without_changing_the_data(pipeline
                              "person": "{name}/{role}", "list_separator": "|"})
     assert d["message"].startswith("<") and d["answer"] == result.answer
     assert d["citations"][0]["url"] == citation_url(result.citations[0])
+
+
+def test_a_page_dropped_in_twice_gives_one_citation_per_quote(tmp_path, embedder):
+    import shutil
+
+    from qa.pipeline import Pipeline
+    from qa.settings import Settings
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(ROOT / "corpus" / "002_e713b7ff9e0ddada.txt", corpus / "a.txt")
+    shutil.copy(ROOT / "corpus" / "002_e713b7ff9e0ddada.txt", corpus / "b.txt")
+    pipe = Pipeline(Settings(corpus=corpus, index=tmp_path / "index"), progress=False)
+    pipe.__dict__["embedder"] = embedder
+    result = pipe.answer("郑东新区防汛会商会议由谁主持?")
+    assert result.found
+    texts = [c.text for c in result.citations]
+    assert len(texts) == len(set(texts))

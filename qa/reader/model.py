@@ -3,11 +3,12 @@
 The encoder is frozen and shared with retrieval, so passages and questions are encoded apart
 (the index keeps passage states; the question's embedding pass gives the question's). The
 head joins them: each passage token attends over the question tokens, a token-id match flag
-marks words the question repeats, and two small self-attention layers read the result in
-context. Answers are pointed at *characters*, not tokens: the encoder's pieces often cross
+marks words the question repeats, and two small layers read the result in context (with
+``cross``, the shipped setting, each layer also attends over the question again). Answers
+are pointed at *characters*, not tokens: the encoder's pieces often cross
 word boundaries (``日在`` is one piece), so each character gets its token's state plus boundary
 features (first/last character of its piece, start/end of a jieba word, punctuation), and the
-start and end scorers learn where answers begin and end. About 1 M parameters.
+start and end scorers learn where answers begin and end. About 0.9 M parameters.
 """
 
 from __future__ import annotations
