@@ -144,7 +144,9 @@ class Answerer:
         return Pair(st.states, st.ids, q_states.states, q_states.ids, layout)
 
     def _found(self, q: Question, story, start: int, end: int, score: float, read: list) -> Answer:
-        people = expand.people_list(story, start, end, self.known_names) if q.type == "who" else []
+        people = expand.people_list(story, start, end, self.known_names)
+        if q.type != "who" and not expand.cuts_a_name(start, end, people):
+            people = []  # not asked for people, and the span keeps every name whole
         if people:
             spans = [AnswerSpan(story.id, p.start, p.end, p.name, score, "person", p.role) for p in people]
             text = "、".join(p.text for p in people)

@@ -50,6 +50,15 @@ def people_list(story: Story, start: int, end: int, known: frozenset[str]) -> li
     return out
 
 
+def cuts_a_name(start: int, end: int, people: list[Piece]) -> bool:
+    """Whether body[start:end] begins or ends inside one of the names (刘焱 of 刘焱中)."""
+    for p in people:
+        name_start = p.end - len(p.name)
+        if name_start < start < p.end or name_start < end < p.end:
+            return True
+    return False
+
+
 def _left(p) -> int:
     return p.role_start if p.role_start is not None else p.start
 

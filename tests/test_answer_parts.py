@@ -82,3 +82,13 @@ def test_a_place_the_answers_story_does_not_mention_is_an_unmet_constraint():
     assert answerability.missing_place(q, _story()).reason == "place"
     q.names = ["郑东新区"]
     assert answerability.missing_place(q, _story()) is None
+
+
+def test_a_span_that_cuts_a_name_is_widened_to_the_name():
+    from qa.expand import cuts_a_name
+
+    story = _story()
+    start = BODY.index("马安庄")
+    people = people_list(story, start, start + 2, frozenset())  # 马安 of 马安庄
+    assert cuts_a_name(start, start + 2, people)
+    assert not cuts_a_name(start, start + 3, people)

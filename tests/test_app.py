@@ -68,26 +68,26 @@ def _answer_json(app_url, question):
 
 
 def test_client_gets_the_answer_with_citation_links(app_url):
-    result = _answer_json(app_url, "7月18日的会议谁参加了?")
+    result = _answer_json(app_url, "郑东新区防汛会商会议由谁主持?")
     assert result["found"]
-    assert "牛瑞华" in result["answer"] and "马安庄" in result["answer"]
+    assert "刘焱中" in result["answer"]
     first = result["citations"][0]
     assert first["url"].startswith(f"/story/{first['story_id']}?start=")
 
     status, page = get(app_url + first["url"].split("#")[0])
     assert status == 200
     assert '<mark class="cited" id="cited">' in page
-    assert "牛瑞华" in page and "加快中原科技城核心板块建设" in page
+    assert "刘焱中" in page and "防汛会商会议" in page
 
 
 def test_chat_reply_carries_markers_and_links(app_url):
     from gradio_client import Client
 
     client = Client(app_url + "/", verbose=False)
-    _, history = client.predict("7月18日的会议谁参加了?", [], api_name="/chat")
+    _, history = client.predict("郑东新区防汛会商会议由谁主持?", [], api_name="/chat")
     reply = history[-1]["content"]
     reply = reply if isinstance(reply, str) else "".join(p.get("text", "") for p in reply)
-    assert "牛瑞华" in reply and "[1]" in reply and 'href="/story/' in reply
+    assert "刘焱中" in reply and "[1]" in reply and 'href="/story/' in reply
 
 
 def test_unknown_story_is_a_clean_404(app_url):
