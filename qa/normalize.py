@@ -107,8 +107,13 @@ def normalize_question(question: str) -> str:
     return normalize_counts(normalize_dates(normalize_text(question)))
 
 
+_MARKUP = re.compile(r"<[^>]*>|&\w+;|https?://\S+")
+
+
 def is_english(text: str) -> bool:
-    """Mostly Latin letters and no Chinese: answer in English."""
+    """Latin words and no Chinese, markup aside: answer in English. Anything else (Chinese,
+    symbols, numbers, HTML) gets the UI's own language, Chinese."""
+    text = _MARKUP.sub(" ", text)
     han = sum(1 for c in text if "\u4e00" <= c <= "\u9fff")
     latin = sum(1 for c in text if c.isascii() and c.isalpha())
     return han == 0 and latin >= 3

@@ -81,3 +81,13 @@ def test_a_question_without_a_known_interrogative_is_typed_other():
 @pytest.mark.parametrize("invisible", ["\u200b", "\u200c", "\u200d", "\u00ad", "\ufeff", "\u2060", "\u200e"])
 def test_invisible_characters_are_dropped(invisible):
     assert normalize_question(f"7月{invisible}18日的会议{invisible}谁参加了?") == "7月18日的会议谁参加了?"
+
+
+@pytest.mark.parametrize("question, english", [
+    ("<img src=x onerror=alert(1)>", False), ("12345 ???", False), ("Who hosted the meeting?", True),
+    ("<b>Who hosted it?</b>", True), ("谁主持了会议?", False),
+])
+def test_a_question_without_chinese_or_english_words_gets_the_uis_language(question, english):
+    from qa.normalize import is_english
+
+    assert is_english(question) is english
