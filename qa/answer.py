@@ -13,7 +13,6 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 from . import answerability, evidence, expand
 from .citations import Citation, also_in, cite, cite_answer, lead_sentence
@@ -197,7 +196,3 @@ def known_people(stories) -> frozenset[str]:
         names.update(story.byline.people)
         names.update(m["name"] for m in TITLED_NAME.finditer(story.body) if looks_like_name(m["name"]))
     return frozenset(names)
-
-
-def load_reader(path: Path | str | None = None) -> Reader:
-    return Reader.load(path)

@@ -114,12 +114,18 @@ def cmd_info(args: argparse.Namespace, settings: Settings) -> int:
             "tokenizer": manifest.get("tokenizer"), "dense": manifest.get("dense"),
             "files": manifest["counts"]["files"], "stories": manifest["counts"]["stories"],
             "chunks": manifest["counts"]["chunks"], "built_at": manifest.get("built_at")}
-    if args.json:
-        print(json.dumps(info, ensure_ascii=False, indent=1))
-    else:
-        for k, v in info.items():
-            print(f"{k:13s} {v}")
+    _print_fields(info, args.json)
     return 0
+
+
+def _print_fields(fields: dict, as_json: bool) -> None:
+    """A flat report: one JSON object, or one aligned ``name value`` line each."""
+    if as_json:
+        print(json.dumps(fields, ensure_ascii=False, indent=1))
+        return
+    width = max(map(len, fields), default=0) + 2
+    for k, v in fields.items():
+        print(f"{k:{width}s}{v}")
 
 
 def _feature_cache(path: Path | None) -> Path:
@@ -230,11 +236,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
             for row in report.rows:
                 mark = "ok " if row.get("ok") else "BAD"
                 print(f"{mark} {row['q']} => {row['answer'] or '(no answer)'}")
-    if args.json:
-        print(json.dumps(summary, ensure_ascii=False, indent=1))
-    else:
-        for k, v in summary.items():
-            print(f"{k:28s} {v}")
+    _print_fields(summary, args.json)
     return 0
 
 

@@ -34,6 +34,17 @@ class TokenStates:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def shifted(self, n: int) -> TokenStates:
+        """Offsets into the text after its first ``n`` characters (a chunk's text after its title);
+        tokens before that point get (-1, -1)."""
+        if not n:
+            return self
+        off = self.offsets.copy()
+        valid = off[:, 0] >= 0
+        off[valid] -= n
+        off[off[:, 0] < 0] = -1
+        return TokenStates(self.states, self.ids, off)
+
 
 class Embedder:
     """Normalized embeddings; e5 models get their ``query: `` and ``passage: `` prefixes."""
@@ -105,7 +116,6 @@ class Embedder:
                               max_length=self._model.max_seq_length, return_offsets_mapping=True,
                               return_tensors="pt")
         offsets = enc.pop("offset_mapping").numpy().astype(np.int32)
-        special = enc.pop("special_tokens_mask", None)
         with torch.inference_mode():
             out = self._auto(**enc, output_hidden_states=True)
         mask = enc["attention_mask"].unsqueeze(-1).float()
@@ -123,5 +133,4 @@ class Embedder:
             off[bad] = -1
             off[:, 0] = np.maximum(off[:, 0], np.where(bad, -1, 0))
             result.append(TokenStates(np.ascontiguousarray(stacked[j, :n]), ids[j, :n].copy(), off))
-        del special
         return pooled.astype(np.float32), result

@@ -96,7 +96,12 @@ class Index:
 
 
 def file_hash(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """SHA-256 of a file, read in blocks (index parts can be large)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 # ---------------------------------------------------------------- reading
@@ -121,15 +126,8 @@ def read_manifest(folder: Path) -> dict:
 
 def part_hashes(gen: Path) -> dict[str, str]:
     """SHA-256 of every file of a generation but the manifest (relative path -> hex digest)."""
-    out = {}
-    for path in sorted(gen.rglob("*")):
-        if path.is_file() and path.name != "manifest.json":
-            h = hashlib.sha256()
-            with open(path, "rb") as f:
-                for block in iter(lambda: f.read(1 << 20), b""):
-                    h.update(block)
-            out[path.relative_to(gen).as_posix()] = h.hexdigest()
-    return out
+    return {path.relative_to(gen).as_posix(): file_hash(path) for path in sorted(gen.rglob("*"))
+            if path.is_file() and path.name != "manifest.json"}
 
 
 def damaged_parts(gen: Path, manifest: dict) -> list[str]:
@@ -178,12 +176,8 @@ def _repair_dense(gen: Path, manifest: dict) -> None:
     DenseIndex.build(vectors).save(tmp)
     tmp.replace(gen / "dense.faiss")
     manifest = {k: v for k, v in manifest.items() if k != "_generation"}
-    manifest["parts"]["dense.faiss"] = part_hashes_of(gen / "dense.faiss")
+    manifest["parts"]["dense.faiss"] = file_hash(gen / "dense.faiss")
     (gen / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
-
-
-def part_hashes_of(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def _read_parts(gen: Path) -> tuple[list[Story], list[Chunk], np.ndarray, TokenStore]:
@@ -375,12 +369,7 @@ def _embed(embedder, chunks: list[Chunk], keys: list[str], cache: EmbedCache, pr
         for i in range(0, len(chunks), EMBED_BATCH):
             batch = chunks[i:i + EMBED_BATCH]
             vectors, batch_states = embedder.passages_with_states([c.embed_text for c in batch])
-            for c, st in zip(batch, batch_states):
-                shift = len(c.embed_text) - len(c.text)
-                if shift:
-                    valid = st.offsets[:, 0] >= 0
-                    st.offsets[valid] -= shift
-                    st.offsets[st.offsets[:, 0] < 0] = -1
+            batch_states = [st.shifted(len(c.embed_text) - len(c.text)) for c, st in zip(batch, batch_states)]
             cache.put(keys[i:i + EMBED_BATCH], vectors, batch_states, embedder.source)
             bar.update(len(batch))
 

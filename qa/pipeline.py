@@ -52,9 +52,9 @@ class Pipeline:
 
     @cached_property
     def reader(self):
-        from .answer import load_reader
+        from .reader.reader import Reader
 
-        return load_reader(self.settings.reader)
+        return Reader.load(self.settings.reader)
 
     @property
     def answerer(self):

@@ -62,14 +62,11 @@ def encode_table(embedder, texts: list[str], folder: Path, name: str, kind: str,
             vec, states = encode(texts[g:g + GROUP])
             vectors.append(vec)
             for j, st in enumerate(states):
-                off = st.offsets.copy()
-                if shift is not None and shift[g + j]:
-                    valid = off[:, 0] >= 0
-                    off[valid] -= shift[g + j]
-                    off[off[:, 0] < 0] = -1
+                if shift is not None:
+                    st = st.shifted(shift[g + j])
                 out.write(np.ascontiguousarray(st.states, dtype=np.float16).tobytes())
                 ids.append(st.ids)
-                offsets.append(off)
+                offsets.append(st.offsets)
                 bounds.append(bounds[-1] + len(st))
             done = min(g + GROUP, len(texts))
             rate = done / (time.perf_counter() - t0)

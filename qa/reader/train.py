@@ -211,20 +211,23 @@ def train_head(jobs: list[Job], cfg: TrainConfig, in_dim: int, evaluate=None,
 # ---------------------------------------------------------------- measuring
 
 
+def read_best(reader: Reader, src: PairSource, qi: int, passages: list[int]) -> tuple[str, float] | None:
+    """The reader's best span for question ``qi`` over ``passages``: (its text, its margin), or None."""
+    spans = reader.read([src.pair(qi, p, False) for p in passages], [src.data.passages[p].text for p in passages],
+                        k=1)
+    if not spans:
+        return None
+    best = spans[0]
+    return src.data.passages[passages[best.passage]].text[best.start:best.end], best.margin
+
+
 def read_gold(reader: Reader, src: PairSource, questions: list[int]) -> dict:
     """EM and F1 (percent) with the gold paragraph's chunks as the only passages."""
     em = f1 = 0.0
-    margins = []
     for qi in questions:
         q = src.data.questions[qi]
-        chunks = src.data.paragraph_chunks[q.paragraph]
-        spans = reader.read([src.pair(qi, p, False) for p in chunks],
-                            [src.data.passages[p].text for p in chunks], k=1)
-        text = ""
-        if spans:
-            best = spans[0]
-            text = src.data.passages[chunks[best.passage]].text[best.start:best.end]
-            margins.append(best.margin)
+        found = read_best(reader, src, qi, src.data.paragraph_chunks[q.paragraph])
+        text = found[0] if found else ""
         em += exact_match(text, q.answers)
         f1 += f1_score(text, q.answers)
     n = max(1, len(questions))
@@ -244,18 +247,14 @@ def answerability(reader: Reader, src: PairSource, questions: list[int], negativ
     pos, pos_f1, neg = [], [], []
     for qi in questions:
         q = src.data.questions[qi]
-        chunks = src.data.paragraph_chunks[q.paragraph]
-        spans = reader.read([src.pair(qi, p, False) for p in chunks], [src.data.passages[p].text for p in chunks], k=1)
-        if spans:
-            s = spans[0]
-            pos.append(s.margin)
-            pos_f1.append(f1_score(src.data.passages[chunks[s.passage]].text[s.start:s.end], q.answers))
+        found = read_best(reader, src, qi, src.data.paragraph_chunks[q.paragraph])
+        if found:
+            pos.append(found[1])
+            pos_f1.append(f1_score(found[0], q.answers))
         wrong = negatives.get(qi, ([], []))[1][:3]
-        if wrong:
-            spans = reader.read([src.pair(qi, p, False) for p in wrong],
-                                [src.data.passages[p].text for p in wrong], k=1)
-            if spans:
-                neg.append(spans[0].margin)
+        found = read_best(reader, src, qi, wrong) if wrong else None
+        if found:
+            neg.append(found[1])
     pos_a, f1_a, neg_a = np.asarray(pos), np.asarray(pos_f1), np.asarray(neg)
     candidates = np.unique(np.round(np.concatenate([pos_a, neg_a]), 2))
     value = [ANSWERABLE_SHARE * (f1_a * (pos_a >= t)).mean() + (1 - ANSWERABLE_SHARE) * (neg_a < t).mean()
@@ -306,7 +305,7 @@ def run(data_dir: Path, trial: Path, out: Path, cache: Path, cfg: TrainConfig, e
     for job in jobs:
         job.negatives = job.source.negatives()
     select = questions_in(cmrc, cmrc_select_p)
-    select_negatives = cmrc.negatives() if not jobs[0].negatives else jobs[0].negatives
+    select_negatives = jobs[0].negatives  # computed over every CMRC question, held-out ones included
     rng = random.Random(cfg.seed)
     select_eval = sorted(rng.sample(select, min(len(select), 400)))
     in_dim = cmrc.f.passages.states.shape[1]
