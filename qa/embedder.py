@@ -76,6 +76,11 @@ class Embedder:
         self.layers = tuple(min(layer, n_layers) for layer in READER_LAYERS)
         self.state_dim = len(self.layers) * self._auto.config.hidden_size
 
+    @property
+    def encoder_layers(self):
+        """The transformer's layers (the reader's joint stage copies the top ones)."""
+        return self._auto.encoder.layer
+
     def _prefix(self, kind: str) -> str:
         return (kind + ": ") if self._e5 else ""
 

@@ -157,3 +157,45 @@ def test_saved_weights_keep_their_threshold_calibration_and_card_data(tmp_path):
     assert back.head.config == r.head.config
     for (k, a), (_, b) in zip(r.head.state_dict().items(), back.head.state_dict().items()):
         assert torch.allclose(a, b, atol=1e-2), k  # stored as float16
+
+
+@pytest.mark.model
+def test_joint_block_computes_what_the_encoder_layer_computes(embedder):
+    import torch
+
+    from qa.reader.model import BertBlock
+
+    layer = embedder.encoder_layers[9]
+    torch.manual_seed(0)
+    x = torch.randn(2, 7, 384)
+    mask = torch.ones(2, 7, dtype=torch.bool)
+    mask[1, 5:] = False  # padding
+    with torch.no_grad():
+        theirs = layer(x, attention_mask=(~mask)[:, None, None, :].float() * -1e9)
+        theirs = theirs[0] if isinstance(theirs, tuple) else theirs
+        mine = BertBlock().copy_bert(layer).eval()(x, mask)
+    assert torch.allclose(mine[0], theirs[0], atol=1e-4)
+    assert torch.allclose(mine[1, :5], theirs[1, :5], atol=1e-4)
+
+
+@pytest.mark.model
+def test_adding_joint_layers_starts_from_the_same_answers(embedder):
+    """The joint stage starts where stage 1 ended: new input columns are zero, so the extended
+    head scores every span exactly as the head it extends, until training moves them."""
+    import torch
+
+    from qa.reader.model import ReaderHead, with_joint
+
+    torch.manual_seed(0)
+    head = ReaderHead(dim=16, heads=2, layers=1, cross=True).eval()
+    joint = with_joint(head, embedder.encoder_layers[9:12]).eval()
+    assert joint.config["joint"] == 3 and len(joint.joint.blocks) == 3
+    b, tp, tq, tc = 2, 9, 4, 12
+    inputs = dict(p_states=torch.randn(b, tp, 1152), p_mask=torch.ones(b, tp, dtype=torch.bool),
+                  p_ids=torch.randint(5, 99, (b, tp)), q_states=torch.randn(b, tq, 1152),
+                  q_mask=torch.ones(b, tq, dtype=torch.bool), q_ids=torch.randint(5, 99, (b, tq)),
+                  char_tok=torch.randint(0, tp, (b, tc)), char_feats=torch.rand(b, tc, 6),
+                  char_mask=torch.ones(b, tc, dtype=torch.bool))
+    with torch.no_grad():
+        for a, c in zip(head(**inputs), joint(**inputs), strict=True):
+            assert torch.allclose(a, c, atol=1e-5)

@@ -9,24 +9,92 @@ are pointed at *characters*, not tokens: the encoder's pieces often cross
 word boundaries (``日在`` is one piece), so each character gets its token's state plus boundary
 features (first/last character of its piece, start/end of a jieba word, punctuation), and the
 start and end scorers learn where answers begin and end. About 0.9 M parameters.
+
+With ``joint`` (an experiment, not the shipped setting: see the README), the encoder's top layers run once more over the question
+and the passage *together*: layer 9's states of both (cached apart, as above) are joined into
+one sequence and passed through copies of layers 10-12, fine-tuned, so every passage token can
+attend to the question inside the encoder itself (the "decomposed transformer" idea: lower
+layers apart, upper layers joint). Their output is a fourth block of input features. Costs about
+5 M more parameters and about 7 ms a passage; measured +0.9 F1 on the CMRC trial set.
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 NO_MATCH_IDS = (0, 1, 2, 3, 6)  # <s> <pad> </s> <unk> and the lone word marker "▁": no match flag
 CHAR_FEATURES = 6
 
 
+class BertBlock(nn.Module):
+    """One post-norm BERT encoder layer, numerically the same as ``transformers``' BertLayer."""
+
+    def __init__(self, hidden: int = 384, heads: int = 12, inner: int = 1536, dropout: float = 0.1,
+                 eps: float = 1e-12):
+        super().__init__()
+        self.heads, self.dropout = heads, dropout
+        self.qkv = nn.Linear(hidden, 3 * hidden)
+        self.out = nn.Linear(hidden, hidden)
+        self.norm1 = nn.LayerNorm(hidden, eps=eps)
+        self.up = nn.Linear(hidden, inner)
+        self.down = nn.Linear(inner, hidden)
+        self.norm2 = nn.LayerNorm(hidden, eps=eps)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """``mask`` (batch, tokens) is True on real tokens."""
+        b, t, d = x.shape
+        q, k, v = self.qkv(x).view(b, t, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+        drop = self.dropout if self.training else 0.0
+        # no dropout on attention weights: it forces the slow attention kernel (5x on CPU)
+        a = F.scaled_dot_product_attention(q, k, v, attn_mask=mask[:, None, None, :])
+        x = self.norm1(x + F.dropout(self.out(a.transpose(1, 2).reshape(b, t, d)), drop, self.training))
+        return self.norm2(x + F.dropout(self.down(F.gelu(self.up(x))), drop, self.training))
+
+    @torch.no_grad()
+    def copy_bert(self, layer) -> BertBlock:
+        """Take the weights of a ``transformers`` BertLayer."""
+        att = layer.attention
+        self.qkv.weight.copy_(torch.cat([att.self.query.weight, att.self.key.weight, att.self.value.weight]))
+        self.qkv.bias.copy_(torch.cat([att.self.query.bias, att.self.key.bias, att.self.value.bias]))
+        for mine, theirs in ((self.out, att.output.dense), (self.norm1, att.output.LayerNorm),
+                             (self.up, layer.intermediate.dense), (self.down, layer.output.dense),
+                             (self.norm2, layer.output.LayerNorm)):
+            mine.load_state_dict(theirs.state_dict())
+        return self
+
+
+class JointLayers(nn.Module):
+    """The encoder's top layers over ``[question; passage]``, from both texts' lower-layer states."""
+
+    def __init__(self, layers: int = 3, hidden: int = 384, heads: int = 12, inner: int = 1536):
+        super().__init__()
+        self.blocks = nn.ModuleList(BertBlock(hidden, heads, inner) for _ in range(layers))
+        self.question_type = nn.Parameter(torch.zeros(hidden))  # marks question tokens
+
+    def forward(self, q, q_mask, p, p_mask):
+        x = torch.cat([q + self.question_type, p], dim=1)
+        mask = torch.cat([q_mask, p_mask], dim=1)
+        for block in self.blocks:
+            x = block(x, mask)
+        return x[:, :q.shape[1]], x[:, q.shape[1]:]
+
+
 class ReaderHead(nn.Module):
     def __init__(self, in_dim: int = 1152, dim: int = 128, heads: int = 4, layers: int = 2,
-                 dropout: float = 0.1, cross: bool = False):
+                 dropout: float = 0.1, cross: bool = False, joint: int = 0, joint_from: int = 1,
+                 hidden: int = 384):
         super().__init__()
-        self.config = dict(in_dim=in_dim, dim=dim, heads=heads, layers=layers, dropout=dropout, cross=cross)
-        self.p_proj = nn.Sequential(nn.Linear(in_dim, dim), nn.GELU(), nn.LayerNorm(dim), nn.Dropout(dropout))
-        self.q_proj = nn.Sequential(nn.Linear(in_dim, dim), nn.GELU(), nn.LayerNorm(dim), nn.Dropout(dropout))
+        self.config = dict(in_dim=in_dim, dim=dim, heads=heads, layers=layers, dropout=dropout, cross=cross,
+                           joint=joint, joint_from=joint_from, hidden=hidden)
+        # joint: how many top encoder layers rerun jointly; joint_from: which block of the
+        # input states (0, 1, 2 = layers 6, 9, 12) feeds them
+        self.joint = JointLayers(joint, hidden) if joint else None
+        self.joint_cols = slice(joint_from * hidden, (joint_from + 1) * hidden)
+        width = in_dim + (hidden if joint else 0)
+        self.p_proj = nn.Sequential(nn.Linear(width, dim), nn.GELU(), nn.LayerNorm(dim), nn.Dropout(dropout))
+        self.q_proj = nn.Sequential(nn.Linear(width, dim), nn.GELU(), nn.LayerNorm(dim), nn.Dropout(dropout))
         self.att = nn.Linear(dim, dim, bias=False)
         self.fuse = nn.Sequential(nn.Linear(4 * dim + 1, dim), nn.GELU(), nn.LayerNorm(dim))
         self.cross = cross
@@ -49,6 +117,10 @@ class ReaderHead(nn.Module):
         token each character belongs to. The caller masks characters that may not start or
         end an answer.
         """
+        if self.joint is not None:
+            c = self.joint_cols
+            jq, jp = self.joint(q_states[..., c], q_mask, p_states[..., c], p_mask)
+            p_states, q_states = torch.cat([p_states, jp], -1), torch.cat([q_states, jq], -1)
         p = self.p_proj(p_states)
         q = self.q_proj(q_states)
         scores = torch.einsum("bpd,bqd->bpq", self.att(p), q) / p.shape[-1] ** 0.5
@@ -78,6 +150,24 @@ class ReaderHead(nn.Module):
         q_mean = (q * qm).sum(1) / qm.sum(1).clamp(min=1)
         null = self.null(torch.cat([mean, maxed, q_mean], dim=-1)).squeeze(-1)
         return start, end, null
+
+
+def with_joint(head: ReaderHead, bert_layers, joint_from: int = 1) -> ReaderHead:
+    """``head`` extended with joint top layers copied from ``bert_layers``; it computes exactly
+    what ``head`` did until training moves the new input columns away from zero."""
+    cfg = {**head.config, "joint": len(bert_layers), "joint_from": joint_from}
+    new = ReaderHead(**cfg)
+    state = head.state_dict()
+    with torch.no_grad():
+        for name in ("p_proj.0.weight", "q_proj.0.weight"):
+            w = torch.zeros_like(new.state_dict()[name])
+            w[:, :state[name].shape[1]] = state[name]
+            state[name] = w
+    missing, unexpected = new.load_state_dict(state, strict=False)
+    assert not unexpected and all(k.startswith("joint.") for k in missing), (missing, unexpected)
+    for block, layer in zip(new.joint.blocks, bert_layers, strict=True):
+        block.copy_bert(layer)
+    return new
 
 
 def span_loss(start, end, null, answer_mask, targets):

@@ -27,7 +27,7 @@ from .batch import Pair, collate, head_inputs
 from .chars import CharLayout, char_layout
 from .data import ReadingSet
 from .features import SetFeatures, cached_features
-from .model import ReaderHead, span_loss
+from .model import ReaderHead, span_loss, with_joint
 from .reader import Reader
 
 log = logging.getLogger("qa.reader")
@@ -107,6 +107,11 @@ class TrainConfig:
     dim: int = 128
     layers: int = 2
     cross: bool = False
+    joint: int = 0                     # top encoder layers fine-tuned jointly in a second stage
+    joint_epochs: int = 2
+    joint_lr: float = 1e-4             # for the encoder layers; the head gets joint_head_lr
+    joint_head_lr: float = 5e-4
+    init: str | None = None            # start from these trained head weights (skips stage 1)
 
 
 @dataclass
@@ -151,18 +156,29 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def train_head(jobs: list[Job], cfg: TrainConfig, in_dim: int, evaluate=None,
-               log_every: int = 100) -> tuple[ReaderHead, list[float], list[dict]]:
+def train_head(jobs: list[Job], cfg: TrainConfig, in_dim: int, evaluate=None, log_every: int = 100,
+               head: ReaderHead | None = None) -> tuple[ReaderHead, list[float], list[dict]]:
     """Fit a head; ``evaluate(head) -> dict with "f1"`` picks the best epoch when given.
 
+    Without ``head``, a new head is trained for ``cfg.epochs`` at ``cfg.lr`` (stage 1). With a
+    head that has joint layers (stage 2), it is trained on for ``cfg.joint_epochs``, the
+    encoder layers at ``cfg.joint_lr`` and the rest at ``cfg.joint_head_lr``.
     Returns the head (best epoch's weights), the loss of every step, and the epoch reports.
     """
     seed_everything(cfg.seed)
     rng = random.Random(cfg.seed)
-    head = ReaderHead(in_dim=in_dim, dim=cfg.dim, layers=cfg.layers, cross=cfg.cross)
-    opt = torch.optim.AdamW(head.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if head is None:
+        head = ReaderHead(in_dim=in_dim, dim=cfg.dim, layers=cfg.layers, cross=cfg.cross)
+        groups = [{"params": list(head.parameters()), "lr": cfg.lr}]
+        epochs = cfg.epochs
+    else:
+        enc = [p for n, p in head.named_parameters() if n.startswith("joint.")]
+        rest = [p for n, p in head.named_parameters() if not n.startswith("joint.")]
+        groups = [{"params": enc, "lr": cfg.joint_lr}, {"params": rest, "lr": cfg.joint_head_lr}]
+        epochs = cfg.joint_epochs
+    opt = torch.optim.AdamW(groups, weight_decay=cfg.weight_decay)
     per_epoch = math.ceil(len(epoch_examples(jobs, random.Random(0))) / cfg.batch)
-    total = per_epoch * cfg.epochs if cfg.max_steps is None else min(cfg.max_steps, per_epoch * cfg.epochs)
+    total = per_epoch * epochs if cfg.max_steps is None else min(cfg.max_steps, per_epoch * epochs)
     warm = max(1, int(total * cfg.warmup))
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm))))
@@ -170,7 +186,7 @@ def train_head(jobs: list[Job], cfg: TrainConfig, in_dim: int, evaluate=None,
     reports: list[dict] = []
     best, best_state = -1.0, None
     step = 0
-    for epoch in range(cfg.epochs):
+    for epoch in range(epochs):
         head.train()
         t0 = time.perf_counter()
         for batch in batches(epoch_examples(jobs, rng), cfg.batch, rng):
@@ -286,8 +302,15 @@ def platt(x: np.ndarray, y: np.ndarray, steps: int = 100, l2: float = 1.0) -> tu
 # ---------------------------------------------------------------- the command
 
 
+def joint_layers(embedder, head: ReaderHead, joint: int):
+    """The encoder layers a joint stage copies: the ``joint`` layers after the input block's layer."""
+    first = embedder.layers[head.config.get("joint_from", 1)]
+    return embedder.encoder_layers[first:first + joint]
+
+
 def run(data_dir: Path, trial: Path, out: Path, cache: Path, cfg: TrainConfig, embedder_factory) -> dict:
-    """Cache features, train, select, measure, and write the weights and the card."""
+    """Cache features, train (stage 1: the head; stage 2, with ``cfg.joint``: the joint top
+    layers), select, measure, and write the weights and the card."""
     t0 = time.perf_counter()
     cmrc = PairSource(cached_features(sets.cmrc_train(data_dir), embedder_factory, cache))
     drcd_t = PairSource(cached_features(sets.drcd(data_dir), embedder_factory, cache))
@@ -314,7 +337,16 @@ def run(data_dir: Path, trial: Path, out: Path, cache: Path, cfg: TrainConfig, e
         return read_gold(Reader(head), cmrc, select_eval)
 
     t1 = time.perf_counter()
-    head, losses, reports = train_head(jobs, cfg, in_dim, evaluate)
+    reports: list[dict] = []
+    if cfg.init:
+        head = Reader.load(cfg.init).head
+        log.info("stage 1 skipped: head from %s", cfg.init)
+    else:
+        head, _, reports = train_head(jobs, cfg, in_dim, evaluate)
+    if cfg.joint:
+        head = with_joint(head, joint_layers(embedder_factory(), head, cfg.joint))
+        head, _, joint_reports = train_head(jobs, cfg, in_dim, evaluate, head=head)
+        reports += [{**r, "stage": 2} for r in joint_reports]
     train_minutes = (time.perf_counter() - t1) / 60
     reader = Reader(head)
     threshold, calibration, stats = answerability(reader, cmrc, select, select_negatives)
@@ -327,7 +359,7 @@ def run(data_dir: Path, trial: Path, out: Path, cache: Path, cfg: TrainConfig, e
         everything = list(range(len(trial_src.data.questions)))
         metrics["cmrc2018_trial_gold_passage"] = read_gold(reader, trial_src, everything)
     meta = {"encoder": "intfloat/multilingual-e5-small",
-            "layers": [6, 9, 12], "seed": cfg.seed, "epochs": cfg.epochs, "train_config": vars(cfg),
+            "layers": [6, 9, 12], "joint_layers": cfg.joint, "seed": cfg.seed, "epochs": cfg.epochs, "train_config": vars(cfg),
             "epoch_reports": reports, "metrics": metrics, "train_minutes": round(train_minutes, 1),
             "total_minutes": round((time.perf_counter() - t0) / 60, 1),
             "train_questions": {j.source.name: len(j.questions) for j in jobs},
