@@ -28,6 +28,13 @@ def current(folder: Path) -> Path | None:
     return folder / name
 
 
+def newest(folder: Path) -> Path | None:
+    """The newest complete generation folder, whatever ``CURRENT`` says (it may be damaged)."""
+    gens = sorted(p for p in folder.iterdir() if p.is_dir() and (m := _GEN.match(p.name)) and not m.group(2)) \
+        if folder.is_dir() else []
+    return gens[-1] if gens else None
+
+
 def start(folder: Path) -> Path:
     """A fresh, empty temporary folder for the next generation."""
     folder.mkdir(parents=True, exist_ok=True)

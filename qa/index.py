@@ -23,7 +23,9 @@ from .chunks import CHUNKER_VERSION, Chunk, chunk_story
 from .corpus import corpus_files, read_file
 from .dense import DenseIndex
 from .embed_cache import EmbedCache, content_key
+from .embedder import READER_LAYERS
 from .lexical import BM25Index
+from .salvage import salvage
 from .story import Story
 from .textfile import UnreadableFile
 from .token_store import TokenStore, write_store
@@ -31,7 +33,7 @@ from .tokenize import TOKENIZER_VERSION, Tokenizer
 
 log = logging.getLogger("qa.index")
 
-FORMAT = 2  # 2: token states for the reader
+FORMAT = 3  # 2: token states for the reader; 3: per-chunk checks and keys (rows.npz)
 EMBED_BATCH = 64
 
 
@@ -52,6 +54,7 @@ class BuildReport:
     stories: int = 0
     chunks: int = 0
     embedded: int = 0
+    salvaged: int = 0  # chunks a damaged index still held, reused instead of embedded again
     seconds: float = 0.0
     up_to_date: bool = False
     changed: list[str] = field(default_factory=list)
@@ -66,8 +69,9 @@ class BuildReport:
     def summary(self) -> str:
         if self.up_to_date:
             return f"index is up to date: {self.files} files, {self.stories} stories, {self.chunks} chunks"
+        kept = f", {self.salvaged} recovered from the damaged index" if self.salvaged else ""
         return (f"indexed {self.files} files, {self.stories} stories, {self.chunks} chunks "
-                f"({self.embedded} embedded) in {self.seconds:.1f} s, "
+                f"({self.embedded} embedded{kept}) in {self.seconds:.1f} s, "
                 f"{self.chunks_per_second:.1f} chunks/s")
 
 
@@ -186,7 +190,7 @@ def _read_parts(gen: Path) -> tuple[list[Story], list[Chunk], np.ndarray, TokenS
     by_id = {s.id: s for s in stories}
     with open(gen / "chunks.jsonl", encoding="utf-8") as f:
         rows = [json.loads(line) for line in f if line.strip()]
-    chunks = [_chunk(by_id[story_id], start, end) for story_id, start, end in rows]
+    chunks = [_chunk(by_id[story_id], start, end) for story_id, start, end, *_ in rows]
     vectors = np.load(gen / "vectors.npy", allow_pickle=False)
     return stories, chunks, vectors, TokenStore.load(gen)
 
@@ -232,17 +236,21 @@ def is_up_to_date(corpus: Path, folder: Path, model_id: str) -> bool:
 
 
 def build_index(corpus: Path, folder: Path, model_id: str, embedder_factory: Callable[[], object],
-                progress: bool = True, settings: dict | None = None) -> BuildReport:
+                progress: bool = True, settings: dict | None = None, repair: bool = False) -> BuildReport:
     """Bring the index in ``folder`` up to date with ``corpus``, re-embedding only what changed.
 
     ``embedder_factory`` is called only when something must be embedded, so a build with
-    nothing to do does not load the model.
+    nothing to do does not load the model. With ``repair`` (the live index failed its checks),
+    everything is rebuilt from the corpus, but every chunk the damaged index still holds
+    intact is reused (:mod:`qa.salvage`): only lost chunks are embedded again.
     """
     t0 = time.perf_counter()
     corpus, folder = Path(corpus), Path(folder)
     if not corpus.is_dir():
         raise FileNotFoundError(f"corpus folder not found: {corpus}")
     manifest, hashes, why = index_status(corpus, folder, model_id)
+    if repair:
+        manifest, why = None, "the index is damaged"
     report = BuildReport(files=len(hashes))
     if why and manifest is None and why != "no index yet" and "no index in" not in why:
         log.warning("the index is unreadable (%s); rebuilding it from the corpus", why)
@@ -309,6 +317,10 @@ def build_index(corpus: Path, folder: Path, model_id: str, embedder_factory: Cal
 
     todo = [i for i, v in enumerate(vectors) if v is None]
     cache = EmbedCache(folder, model_id)
+    # an unreadable or damaged index gives back what it still holds; an index of another model
+    # or chunker is rebuilt from scratch on purpose
+    salvaged = _salvage(folder, model_id) if why and todo and manifest is None else {}
+    cache.adopt(salvaged)
     keys = {i: content_key(chunks[i].embed_text) for i in todo}
     missing: dict[str, int] = {}  # content key -> first chunk with it: identical passages embed once
     for i in todo:
@@ -319,21 +331,51 @@ def build_index(corpus: Path, folder: Path, model_id: str, embedder_factory: Cal
         _embed(embedder, [chunks[i] for i in missing.values()], list(missing), cache, progress)
     for i in todo:
         vectors[i], states[i] = cache.get(keys[i])
-    if embedder is not None or (todo and cache.source):
-        model = {"id": model_id, "source": embedder.source if embedder else cache.source,
+    if todo:
+        old_model = (manifest or {}).get("model", {})
+        model = {"id": model_id,
+                 "source": embedder.source if embedder else (cache.source or old_model.get("source")
+                                                             or "recovered from a damaged index"),
                  "dim": int(vectors[todo[0]].shape[0]), "state_dim": int(states[todo[0]].states.shape[1]),
-                 "layers": list(embedder.layers) if embedder else (manifest or {}).get("model", {}).get("layers")}
+                 "layers": list(embedder.layers) if embedder else old_model.get("layers", list(READER_LAYERS))}
     else:
         model = dict(manifest["model"]) if manifest else {"id": model_id, "source": "", "dim": 0}
     dim = model["dim"]
     matrix = np.vstack(vectors).astype(np.float32) if vectors else np.zeros((0, dim), np.float32)
     report.embedded = len(missing)
+    report.salvaged = len(set(keys.values()) & salvaged.keys())
 
     _write(folder, files, stories, chunks, matrix, states, model, settings or {})
     cache.clear()
     report.stories, report.chunks = len(stories), len(chunks)
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _salvage(folder: Path, model_id: str) -> dict:
+    """Intact chunks of the live (or, when ``CURRENT`` is broken, the newest) generation."""
+    try:
+        gen = generations.current(folder)
+    except (OSError, ValueError):
+        gen = None
+    gen = gen or generations.newest(folder)
+    if gen is None:
+        return {}
+    try:
+        recorded = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))["parts"]
+    except Exception:
+        recorded = None
+    checked: dict[str, bool] = {}
+
+    def part_ok(name: str) -> bool | None:
+        if recorded is None:
+            return None
+        if name not in checked:
+            path = gen / name
+            checked[name] = path.is_file() and recorded.get(name) == file_hash(path)
+        return checked[name]
+
+    return salvage(gen, model_id, part_ok)
 
 
 class _OldParts:
@@ -385,11 +427,12 @@ def _write(folder: Path, files: dict[str, FileRecord], stories: list[Story], chu
         for s in stories:
             f.write(json.dumps(s.to_dict(), ensure_ascii=False) + "\n")
     with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
-        for c in chunks:
-            f.write(json.dumps([c.story_id, c.start, c.end], ensure_ascii=False) + "\n")
+        for c, st in zip(chunks, states, strict=True):
+            f.write(json.dumps([c.story_id, c.start, c.end, len(st)], ensure_ascii=False) + "\n")
     np.save(tmp / "vectors.npy", vectors)
     dense.save(tmp / "dense.faiss")
-    write_store(tmp, states, int(model.get("state_dim") or 0))
+    write_store(tmp, states, int(model.get("state_dim") or 0), vectors,
+                [content_key(c.embed_text) for c in chunks], model["id"])
     bm25.save(tmp / "bm25")
     (tmp / "lexicon.txt").write_text("\n".join(sorted(tokenizer.words)), encoding="utf-8")
     manifest = {

@@ -9,7 +9,6 @@ thread while it keeps answering from the last good index, then swaps to the new 
 from __future__ import annotations
 
 import logging
-import shutil
 import threading
 from functools import cached_property
 
@@ -40,11 +39,14 @@ class Pipeline:
 
         return model_key(self.settings.model)
 
-    def build(self) -> BuildReport:
-        """Bring the index up to date with the corpus (a no-op when it already is)."""
+    def build(self, repair: bool = False) -> BuildReport:
+        """Bring the index up to date with the corpus (a no-op when it already is); with
+        ``repair``, rebuild a damaged index, embedding again only the chunks it lost."""
         report = build_index(self.settings.corpus, self.settings.index, self.model_id,
                              lambda: self.embedder, progress=self.progress,
-                             settings=self.settings.shaping_the_index())
+                             settings=self.settings.shaping_the_index(), repair=repair)
+        if report.salvaged or repair:
+            log.warning("repaired the index: %s", report.summary())
         return report
 
     def is_up_to_date(self) -> bool:
@@ -89,8 +91,7 @@ class Pipeline:
             self._index = load_index(self.settings.index)
         except IndexUnreadable as e:
             log.warning("the index is damaged (%s); rebuilding it from the corpus", e)
-            shutil.rmtree(self.settings.index, ignore_errors=True)
-            self.build()
+            self.build(repair=True)
             self._index = load_index(self.settings.index)
         self.stale = False
         return self._index

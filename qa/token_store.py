@@ -4,12 +4,16 @@ The build's forward pass that embeds a chunk also yields its token states (three
 1,152 numbers a token); keeping them lets the reader answer without running the encoder on
 passages at question time. Stored as int8 with one float16 scale per token and layer
 (``states.i8`` + ``scales.f16``, memory-mapped), half the size of float16, which measured no
-loss of reader F1 (see the README); token ids, character offsets into the chunk text and
-each chunk's first row are in ``tokens.npz``.
+loss of reader F1 (see the README); token ids and character offsets into the chunk text are
+rows of ``tokens.i32`` (id, start, end). ``rows.npz`` says where each chunk's rows start and
+holds a CRC-32 per chunk (of its token rows, and of its embedding), with each chunk's content
+key and the model: after damage, every chunk whose rows still check out is reused and only the
+rest is embedded again (see :mod:`qa.salvage`).
 """
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -54,27 +58,59 @@ class TokenStore:
 
     @classmethod
     def load(cls, folder: Path) -> TokenStore:
-        meta = np.load(folder / "tokens.npz")
+        meta = np.load(folder / "rows.npz")
         n, dim = int(meta["bounds"][-1]), int(meta["dim"])
-        if n == 0:
-            return cls(np.zeros((0, dim), np.int8), np.zeros((0, max(1, dim // BLOCK)), np.float16),
-                       meta["ids"], meta["offsets"], meta["bounds"])
-        q = np.memmap(folder / "states.i8", dtype=np.int8, mode="r", shape=(n, dim))
-        scales = np.memmap(folder / "scales.f16", dtype=np.float16, mode="r", shape=(n, dim // BLOCK))
-        return cls(q, scales, meta["ids"], meta["offsets"], meta["bounds"])
+        q, scales, tok = row_files(folder, n, dim, strict=True)
+        return cls(q, scales, tok[:, 0], tok[:, 1:3], meta["bounds"])
 
 
-def write_store(folder: Path, chunks: list[TokenStates], dim: int) -> None:
-    """Write every chunk's states (float16/32 or already-quantized rows from an old store)."""
-    bounds = [0]
-    with open(folder / "states.i8", "wb") as fq, open(folder / "scales.f16", "wb") as fs:
+def row_files(folder: Path, n: int, dim: int, strict: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The three row files memory-mapped: states, scales, (id, start, end) per token. With
+    ``strict`` a file of the wrong size is an error; without, a short file maps what it holds."""
+    if n == 0 or dim == 0:  # an empty index
+        return np.zeros((0, dim), np.int8), np.zeros((0, max(1, dim // BLOCK)), np.float16), np.zeros((0, 3), np.int32)
+    out = []
+    for name, dtype, width in (("states.i8", np.int8, dim), ("scales.f16", np.float16, max(1, dim // BLOCK)),
+                               ("tokens.i32", np.int32, 3)):
+        path = folder / name
+        if not strict and not path.is_file():
+            size = 0
+        else:
+            size = path.stat().st_size // (np.dtype(dtype).itemsize * width)
+        if strict and size != n:
+            raise ValueError(f"{name} holds {size} token rows, expected {n}")
+        rows = min(n, size)
+        out.append(np.memmap(path, dtype=dtype, mode="r", shape=(rows, width)) if rows
+                   else np.zeros((0, width), dtype))
+    return out[0], out[1], out[2]
+
+
+def row_check(q: np.ndarray, scales: np.ndarray, tok: np.ndarray) -> int:
+    """CRC-32 of one chunk's token rows."""
+    return zlib.crc32(tok.tobytes(), zlib.crc32(scales.tobytes(), zlib.crc32(q.tobytes())))
+
+
+def vector_check(vector: np.ndarray) -> int:
+    return zlib.crc32(np.ascontiguousarray(vector, np.float32).tobytes())
+
+
+def write_store(folder: Path, chunks: list[TokenStates], dim: int, vectors: np.ndarray,
+                keys: list[str], model_id: str) -> None:
+    """Write every chunk's states (float16/32 or already-quantized rows from an old store) and
+    the per-chunk rows, checks and content keys."""
+    bounds, checks = [0], []
+    with open(folder / "states.i8", "wb") as fq, open(folder / "scales.f16", "wb") as fs, \
+            open(folder / "tokens.i32", "wb") as ft:
         for st in chunks:
             q, scale = quantize(st.states) if len(st) else (np.zeros((0, dim), np.int8),
                                                              np.zeros((0, dim // BLOCK), np.float16))
+            tok = np.column_stack([st.ids, st.offsets]).astype(np.int32) if len(st) else np.zeros((0, 3), np.int32)
             fq.write(q.tobytes())
             fs.write(scale.tobytes())
+            ft.write(tok.tobytes())
+            checks.append(row_check(q, scale, tok))
             bounds.append(bounds[-1] + len(st))
-    ids = np.concatenate([c.ids for c in chunks]) if chunks else np.zeros(0, np.int32)
-    offsets = np.concatenate([c.offsets for c in chunks]) if chunks else np.zeros((0, 2), np.int32)
-    np.savez(folder / "tokens.npz", ids=ids.astype(np.int32), offsets=offsets.astype(np.int32),
-             bounds=np.asarray(bounds, np.int64), dim=np.int64(dim))
+    np.savez(folder / "rows.npz", bounds=np.asarray(bounds, np.int64), dim=np.int64(dim),
+             keys=np.asarray(keys, dtype="U64"), token_checks=np.asarray(checks, np.uint32),
+             vector_checks=np.asarray([vector_check(v) for v in vectors], np.uint32),
+             model=np.asarray(model_id))
