@@ -10,12 +10,13 @@ word boundaries (``日在`` is one piece), so each character gets its token's st
 features (first/last character of its piece, start/end of a jieba word, punctuation), and the
 start and end scorers learn where answers begin and end. About 0.9 M parameters.
 
-With ``joint`` (an experiment, not the shipped setting: see the README), the encoder's top layers run once more over the question
-and the passage *together*: layer 9's states of both (cached apart, as above) are joined into
-one sequence and passed through copies of layers 10-12, fine-tuned, so every passage token can
-attend to the question inside the encoder itself (the "decomposed transformer" idea: lower
-layers apart, upper layers joint). Their output is a fourth block of input features. Costs about
-5 M more parameters and about 7 ms a passage; measured +0.9 F1 on the CMRC trial set.
+With ``joint`` (an experiment, not the shipped setting: see the README), the encoder's top
+layers run once more over the question and the passage *together*: layer 9's states of both
+(cached apart, as above) are joined into one sequence and passed through copies of layers 10-12,
+fine-tuned, so every passage token can attend to the question inside the encoder itself (the
+"decomposed transformer" idea: lower layers apart, upper layers joint). Their output is a fourth
+block of input features. Costs about 5 M more parameters and about 7 ms a passage; measured +0.9
+F1 on the CMRC trial set.
 """
 
 from __future__ import annotations

@@ -359,7 +359,8 @@ def run(data_dir: Path, trial: Path, out: Path, cache: Path, cfg: TrainConfig, e
         everything = list(range(len(trial_src.data.questions)))
         metrics["cmrc2018_trial_gold_passage"] = read_gold(reader, trial_src, everything)
     meta = {"encoder": "intfloat/multilingual-e5-small",
-            "layers": [6, 9, 12], "joint_layers": cfg.joint, "seed": cfg.seed, "epochs": cfg.epochs, "train_config": vars(cfg),
+            "layers": [6, 9, 12], "joint_layers": cfg.joint, "seed": cfg.seed, "epochs": cfg.epochs,
+            "train_config": vars(cfg),
             "epoch_reports": reports, "metrics": metrics, "train_minutes": round(train_minutes, 1),
             "total_minutes": round((time.perf_counter() - t0) / 60, 1),
             "train_questions": {j.source.name: len(j.questions) for j in jobs},
