@@ -50,7 +50,7 @@ def salvage(gen: Path | None, model_id: str, part_ok=None) -> Salvaged:
     if model != model_id:
         return {}
     if rows is not None:
-        keys, bounds, dim = [str(k) for k in rows["keys"]], rows["bounds"], int(rows["dim"])
+        keys, bounds, dim = [k.decode("ascii") for k in rows["keys"]], rows["bounds"], int(rows["dim"])
     elif texts is not None:
         keys = [content_key(t) for t, _ in texts]
         bounds = np.concatenate([[0], np.cumsum([n for _, n in texts])]).astype(np.int64)

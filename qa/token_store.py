@@ -111,6 +111,7 @@ def write_store(folder: Path, chunks: list[TokenStates], dim: int, vectors: np.n
             checks.append(row_check(q, scale, tok))
             bounds.append(bounds[-1] + len(st))
     np.savez(folder / "rows.npz", bounds=np.asarray(bounds, np.int64), dim=np.int64(dim),
-             keys=np.asarray(keys, dtype="U64"), token_checks=np.asarray(checks, np.uint32),
+             keys=np.asarray([k.encode("ascii") for k in keys], dtype="S64"),
+             token_checks=np.asarray(checks, np.uint32),
              vector_checks=np.asarray([vector_check(v) for v in vectors], np.uint32),
              model=np.asarray(model_id))

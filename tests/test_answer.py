@@ -162,3 +162,27 @@ def test_a_page_dropped_in_twice_gives_one_citation_per_quote(tmp_path, embedder
     assert result.found
     texts = [c.text for c in result.citations]
     assert len(texts) == len(set(texts))
+
+
+WHO = ["7月20日的会议谁参加了?", "7月18日的会议谁参加了?", "谁主持了郑东新区防汛会商会议?"]
+
+
+@pytest.mark.parametrize("question", WHO)
+def test_a_who_question_is_answered_by_people_never_by_a_cut_word(pipeline, question):
+    """Issue 11: "7月20日的会议谁参加了?" was answered "室组织召开…", a span starting inside 会议室."""
+    import jieba
+
+    result = pipeline.answer(question)
+    if not result.found:
+        return
+    for span in result.spans:
+        if span.kind in ("person", "byline"):
+            continue
+        body = pipeline.index.story(span.story_id).body
+        edges, at = {0}, 0
+        for word in jieba.cut(body):
+            at += len(word)
+            edges.add(at)
+        assert span.start in edges and span.end in edges, body[span.start - 3:span.end + 3]
+    people = result.spans[0].kind == "person" or result.answer in pipeline.index.tokenizer.names_in(result.answer)
+    assert people, result.answer
