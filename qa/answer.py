@@ -23,6 +23,7 @@ from .reader.batch import Pair
 from .reader.chars import CharLayout, char_layout
 from .reader.reader import Reader
 from .retrieve import StoryHit, retrieve
+from .script import fold, is_traditional
 
 RELATED = 3
 LAYOUT_CACHE = 512
@@ -55,7 +56,7 @@ class Answer:
     detail: dict = field(default_factory=dict)
     score: float = 0.0
     retrieved: list[str] = field(default_factory=list)  # story ids, best first
-    lang: str = "zh"
+    lang: str = "zh"  # the reply's phrasing: zh, zh-Hant (asked in traditional characters) or en
     elapsed_ms: float = 0.0
     timings: dict = field(default_factory=dict)   # ms per stage
     analysis: dict = field(default_factory=dict)
@@ -79,7 +80,7 @@ class Answerer:
         q = analyze(question, self.index.tokenizer)
         self._lap("analysis", t0)
         result = self._answer(q)
-        result.lang = "en" if q.english else "zh"
+        result.lang = "en" if q.english else "zh-Hant" if is_traditional(q.text) else "zh"
         result.analysis = q.to_dict()
         result.elapsed_ms = round((time.perf_counter() - t0) * 1000, 1)
         result.timings = self._timings
@@ -119,7 +120,8 @@ class Answerer:
             none.reason = "no_evidence"
             return none
         t = time.perf_counter()
-        spans = self.reader.read([self._pair(q_states, p.chunk) for p in passages], [p.text for p in passages], k=1)
+        spans = self.reader.read([self._pair(q_states, p.chunk) for p in passages],
+                                 [fold(p.text) for p in passages], k=1)
         self._lap("read", t)
         best = answerability.best(spans, passages)
         if best is None or not answerability.accept(best.margin, self.reader.threshold):
@@ -137,7 +139,7 @@ class Answerer:
         st = self.index.tokens.chunk(chunk)
         layout = self._layouts.get(chunk)
         if layout is None:
-            layout = self._layouts[chunk] = char_layout(self.index.chunks[chunk].text, st.offsets)
+            layout = self._layouts[chunk] = char_layout(fold(self.index.chunks[chunk].text), st.offsets)
             if len(self._layouts) > LAYOUT_CACHE:
                 self._layouts.popitem(last=False)
         return Pair(st.states, st.ids, q_states.states, q_states.ids, layout)
@@ -193,6 +195,6 @@ def known_people(stories) -> frozenset[str]:
     """People the corpus names: its reporters and everyone it introduces with a title."""
     names = set()
     for story in stories:
-        names.update(story.byline.people)
-        names.update(m["name"] for m in TITLED_NAME.finditer(story.body) if looks_like_name(m["name"]))
+        names.update(fold(p) for p in story.byline.people)
+        names.update(m["name"] for m in TITLED_NAME.finditer(story.folded_body) if looks_like_name(m["name"]))
     return frozenset(names)

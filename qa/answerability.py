@@ -32,7 +32,7 @@ def unmet_constraint(q: Question, hits: list[StoryHit], known_people: frozenset[
     if q.dates and not any(h.date_ok for h in top):
         return Decline("date", {"date": "、".join(d.text for d in q.dates)})
     for name in q.names:
-        if looks_like_name(name) and name in known_people and not any(name in h.story.body for h in top):
+        if looks_like_name(name) and name in known_people and not any(name in h.story.folded_body for h in top):
             return Decline("person", {"name": name})
     return None
 
@@ -50,7 +50,7 @@ def best(spans: list, passages: list, prior: float | None = None):
 
 def missing_place(q: Question, story) -> Decline | None:
     """A place the question names (二七区) that the answer's story never mentions."""
-    text = f"{story.title} {story.subtitle}\n{story.body}"
+    text = story.folded
     for name in q.names:
         if name.endswith(PLACE_SUFFIXES) and not name_in(name, text):
             return Decline("place", {"place": name})

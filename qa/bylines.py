@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from .script import fold
 from .story import Byline
 
 _REPORTER = r"(?:本报)?(?:见习|实习|特约|首席)?记者"
@@ -29,15 +30,15 @@ _SPLIT_NAMES = re.compile(r"[ \u3000、,，]+")
 
 
 def is_byline(line: str) -> bool:
-    return bool(BYLINE_LINE.match(line))
+    return bool(BYLINE_LINE.match(fold(line)))
 
 
 def split_trailing_byline(line: str) -> tuple[str, str] | None:
     """``(text, byline)`` when ``line`` ends with a byline after a closed sentence."""
-    m = TRAILING_BYLINE.search(line)
+    m = TRAILING_BYLINE.search(fold(line))  # matched in simplified, cut from the printed line
     if not m:
         return None
-    return line[: m.start()].rstrip(), m["byline"].strip()
+    return line[: m.start()].rstrip(), line[m.start("byline"):m.end("byline")].strip()
 
 
 def parse_bylines(lines: list[str]) -> Byline:
@@ -45,9 +46,9 @@ def parse_bylines(lines: list[str]) -> Byline:
     reporters: list[str] = []
     correspondents: list[str] = []
     for line in lines:
-        for m in _GROUP_RE.finditer(line):
+        for m in _GROUP_RE.finditer(fold(line)):
             target = correspondents if re.fullmatch(_CORRESPONDENT, m["role"]) else reporters
-            for name in _SPLIT_NAMES.split(m["names"].strip()):
+            for name in _SPLIT_NAMES.split(line[m.start("names"):m.end("names")].strip()):
                 if name and name not in target:
                     target.append(name)
     return Byline(tuple(lines), tuple(reporters), tuple(correspondents))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .script import fold
 from .sentences import split_long, split_sentences
 from .story import Story
 
@@ -23,7 +24,9 @@ class Chunk:
 
     @property
     def embed_text(self) -> str:
-        return f"{self.title}\n{self.text}" if self.title else self.text
+        """What is embedded and tokenized: title and text, folded to simplified characters
+        (same length, so offsets into it are offsets into the printed text)."""
+        return fold(f"{self.title}\n{self.text}" if self.title else self.text)
 
 
 def chunk_story(story: Story, max_chars: int = MAX_CHARS) -> list[Chunk]:

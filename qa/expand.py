@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from .citations import sentence_range
 from .people import find_people
+from .script import fold
 from .story import Story
 
 _COORDINATION = re.compile(r"[、，,和及与\s]{0,2}")
@@ -33,7 +34,7 @@ def people_list(story: Story, start: int, end: int, known: frozenset[str]) -> li
     """The coordinated people around body[start:end] (role + name each), or [] if it names none."""
     s0, e0 = sentence_range(story, start, end)
     sentence = story.body[s0:e0]
-    people = find_people(sentence, known)
+    people = find_people(fold(sentence), known)  # matched in simplified, quoted as printed
     a, b = start - s0, end - s0
     hit = [i for i, p in enumerate(people) if _left(p) < b and p.end > a]
     if not hit:
@@ -46,7 +47,8 @@ def people_list(story: Story, start: int, end: int, known: frozenset[str]) -> li
     out = []
     for p in people[lo:hi + 1]:
         left = _left(p)
-        out.append(Piece(s0 + left, s0 + p.end, sentence[left:p.end], p.name, p.role))
+        role = sentence[p.role_start:p.start] if p.role else ""
+        out.append(Piece(s0 + left, s0 + p.end, sentence[left:p.end], sentence[p.start:p.end], role))
     return out
 
 

@@ -26,6 +26,7 @@ from .embed_cache import EmbedCache, content_key
 from .embedder import READER_LAYERS
 from .lexical import BM25Index
 from .salvage import salvage
+from .script import fold
 from .story import Story
 from .textfile import UnreadableFile
 from .token_store import TokenStore, write_store
@@ -453,7 +454,7 @@ def _write(folder: Path, files: dict[str, FileRecord], stories: list[Story], chu
 
 def lexicon(stories: list[Story], tokenizer: Tokenizer) -> set[str]:
     """Names to keep whole: the people of bylines and the names jieba tags in titles."""
-    words = {p for s in stories for p in s.byline.people}
+    words = {fold(p) for s in stories for p in s.byline.people}
     for s in stories:
-        words.update(tokenizer.names_in(f"{s.title} {s.subtitle}"))
+        words.update(tokenizer.names_in(fold(f"{s.title} {s.subtitle}")))
     return words

@@ -14,6 +14,7 @@ import numpy as np
 from .dates import covers
 from .index import Index
 from .question import Question
+from .script import fold
 from .story import Story
 from .tokenize import PLACE_SUFFIXES
 
@@ -104,8 +105,8 @@ def _apply_constraints(hit: StoryHit, q: Question, vote: float) -> None:
     if q.dates:
         hit.date_ok = story_mentions_date(story, q.date_norms)
         hit.score += 2 * vote if hit.date_ok else -vote
-    text = f"{story.title} {story.subtitle}\n{story.body}"
+    text = story.folded
     hit.names_found = [n for n in q.names if name_in(n, text)]
     hit.score += vote * len(hit.names_found)
-    title = story.title + story.subtitle
+    title = fold(story.title + story.subtitle)
     hit.score += 0.5 * vote * sum(1 for e in q.events if e in title)

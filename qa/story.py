@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
+
+from .script import fold
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,15 @@ class Story:
     byline: Byline = field(default_factory=Byline)
     date: str | None = None
     url: str | None = None
+
+    @cached_property
+    def folded(self) -> str:
+        """Title, subtitle and body in simplified characters, for matching (:mod:`qa.script`)."""
+        return fold(f"{self.title} {self.subtitle}\n{self.body}")
+
+    @cached_property
+    def folded_body(self) -> str:
+        return fold(self.body)
 
     @property
     def display_title(self) -> str:
