@@ -88,3 +88,13 @@ def test_a_mixed_corpus_answers_either_script_from_both(tmp_path, embedder):
         result = pipe.answer(q)
         assert result.found and "4月20日" in result.answer, (q, result.answer)
         assert "观摩点评会" in result.citations[0].title
+
+
+@pytest.mark.model
+def test_related_passages_show_titles_and_text_as_printed(trad_pipeline):
+    result = trad_pipeline.answer("火星基地什麼時候建成？")
+    assert not result.found and result.related
+    for c in result.related:
+        story = trad_pipeline.index.story(c.story_id)
+        assert c.title == story.display_title and story.body[c.start:c.end] == c.text
+    assert any(is_traditional(c.title) for c in result.related)
