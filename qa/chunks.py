@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from .script import fold
 from .sentences import split_long, split_sentences
@@ -22,11 +23,17 @@ class Chunk:
     text: str
     title: str = ""
 
-    @property
+    @cached_property
     def embed_text(self) -> str:
         """What is embedded and tokenized: title and text, folded to simplified characters
         (same length, so offsets into it are offsets into the printed text)."""
         return fold(f"{self.title}\n{self.text}" if self.title else self.text)
+
+    @classmethod
+    def of(cls, story: Story, start: int, end: int) -> Chunk:
+        """The chunk of ``story.body[start:end]``, titled with the story's title and subtitle."""
+        title = " ".join(t for t in (story.title, story.subtitle) if t)
+        return cls(story.id, start, end, story.body[start:end], title)
 
 
 def chunk_story(story: Story, max_chars: int = MAX_CHARS) -> list[Chunk]:
@@ -36,16 +43,15 @@ def chunk_story(story: Story, max_chars: int = MAX_CHARS) -> list[Chunk]:
     they may span a paragraph break.
     """
     pieces = [p for span in split_sentences(story.body) for p in split_long(story.body, span, max_chars)]
-    title = " ".join(t for t in (story.title, story.subtitle) if t)
     chunks: list[Chunk] = []
     start = end = None
     for s, e in pieces:
         if start is not None and e - start > max_chars:
-            chunks.append(Chunk(story.id, start, end, story.body[start:end], title))
+            chunks.append(Chunk.of(story, start, end))
             start = None
         if start is None:
             start = s
         end = e
     if start is not None:
-        chunks.append(Chunk(story.id, start, end, story.body[start:end], title))
+        chunks.append(Chunk.of(story, start, end))
     return chunks

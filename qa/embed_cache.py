@@ -78,11 +78,10 @@ class EmbedCache:
         for i, key in enumerate(keys):
             self._mem[key] = (vectors[i], states[i])
 
-    def adopt(self, entries: dict[str, tuple[np.ndarray, TokenStates]]) -> int:
-        """Take embeddings salvaged from a damaged index (kept in memory only); how many were new."""
-        new = {k: v for k, v in entries.items() if k not in self._mem}
-        self._mem.update(new)
-        return len(new)
+    def adopt(self, entries: dict[str, tuple[np.ndarray, TokenStates]]) -> None:
+        """Take embeddings salvaged from a damaged index (kept in memory only)."""
+        for key, value in entries.items():
+            self._mem.setdefault(key, value)
 
     def clear(self) -> None:
         shutil.rmtree(self.folder.parent, ignore_errors=True)

@@ -191,14 +191,9 @@ def _read_parts(gen: Path) -> tuple[list[Story], list[Chunk], np.ndarray, TokenS
     by_id = {s.id: s for s in stories}
     with open(gen / "chunks.jsonl", encoding="utf-8") as f:
         rows = [json.loads(line) for line in f if line.strip()]
-    chunks = [_chunk(by_id[story_id], start, end) for story_id, start, end, *_ in rows]
+    chunks = [Chunk.of(by_id[story_id], start, end) for story_id, start, end, *_ in rows]
     vectors = np.load(gen / "vectors.npy", allow_pickle=False)
     return stories, chunks, vectors, TokenStore.load(gen)
-
-
-def _chunk(story: Story, start: int, end: int) -> Chunk:
-    title = " ".join(t for t in (story.title, story.subtitle) if t)
-    return Chunk(story.id, start, end, story.body[start:end], title)
 
 
 # ---------------------------------------------------------------- building
@@ -363,9 +358,10 @@ def _salvage(folder: Path, model_id: str) -> dict:
     if gen is None:
         return {}
     try:
-        recorded = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))["parts"]
+        manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+        recorded = manifest["parts"]
     except Exception:
-        recorded = None
+        manifest = recorded = None
     checked: dict[str, bool] = {}
 
     def part_ok(name: str) -> bool | None:
@@ -376,7 +372,7 @@ def _salvage(folder: Path, model_id: str) -> dict:
             checked[name] = path.is_file() and recorded.get(name) == file_hash(path)
         return checked[name]
 
-    return salvage(gen, model_id, part_ok)
+    return salvage(gen, model_id, manifest, part_ok)
 
 
 class _OldParts:

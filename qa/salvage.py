@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .chunks import Chunk
 from .embed_cache import content_key
 from .embedder import TokenStates
 from .story import Story
@@ -33,11 +34,12 @@ log = logging.getLogger("qa.index")
 Salvaged = dict[str, tuple[np.ndarray, TokenStates]]
 
 
-def salvage(gen: Path | None, model_id: str, part_ok=None) -> Salvaged:
+def salvage(gen: Path | None, model_id: str, manifest: dict | None = None, part_ok=None) -> Salvaged:
     """Content key -> (embedding, token states) of every chunk of ``gen`` that checks out.
 
-    ``part_ok(name)`` says whether a file matches the manifest's hash (None: unknown, the
-    manifest itself is lost). Nothing is taken from an index of another model.
+    ``manifest`` is the generation's manifest when it could be read; ``part_ok(name)`` says
+    whether a file matches the manifest's hash (None: unknown, the manifest itself is lost).
+    Nothing is taken from an index of another model.
     """
     if gen is None or not gen.is_dir():
         return {}
@@ -45,27 +47,27 @@ def salvage(gen: Path | None, model_id: str, part_ok=None) -> Salvaged:
     rows = _try(lambda: dict(np.load(gen / "rows.npz", allow_pickle=False)), "rows.npz")
     if rows is not None and part_ok("rows.npz") is False:
         rows = None  # its checks can't be trusted
-    texts = _try(lambda: _chunk_texts(gen), "stories.jsonl/chunks.jsonl")
-    model = str(rows["model"]) if rows is not None else _manifest_model(gen)
+    model = str(rows["model"]) if rows is not None else (manifest or {}).get("model", {}).get("id")
     if model != model_id:
         return {}
     if rows is not None:
         keys, bounds, dim = [k.decode("ascii") for k in rows["keys"]], rows["bounds"], int(rows["dim"])
-    elif texts is not None:
+    else:
+        texts = _try(lambda: _chunk_texts(gen), "stories.jsonl/chunks.jsonl")
+        if texts is None:
+            return {}
         keys = [content_key(t) for t, _ in texts]
         bounds = np.concatenate([[0], np.cumsum([n for _, n in texts])]).astype(np.int64)
-        dim = _manifest_state_dim(gen)
-    else:
-        return {}
-    if not keys or dim is None:
+        dim = int(manifest["model"].get("state_dim") or 0)
+    if not keys or not dim:
         return {}
     vectors = _vectors(gen, len(keys), rows, part_ok)
-    q, scales, tok = row_files(gen, int(bounds[-1]), dim, strict=False) if _exists(gen, "states.i8") else (None,) * 3
+    q, scales, tok = row_files(gen, int(bounds[-1]), dim, strict=False)  # a missing file maps no rows
     rows_ok = all(part_ok(n) for n in ("states.i8", "scales.f16", "tokens.i32"))
     out: Salvaged = {}
     for i, key in enumerate(keys):
         s, e = int(bounds[i]), int(bounds[i + 1])
-        if vectors[i] is None or q is None or e > min(len(q), len(scales), len(tok)):
+        if vectors[i] is None or e > min(len(q), len(scales), len(tok)):
             continue
         qi, si, ti = np.asarray(q[s:e]), np.asarray(scales[s:e]), np.asarray(tok[s:e])
         good = row_check(qi, si, ti) == int(rows["token_checks"][i]) if rows is not None else rows_ok
@@ -105,39 +107,10 @@ def _chunk_texts(gen: Path) -> list[tuple[str, int]]:
     """(embed text, token count) of every chunk, from the stories and chunks files."""
     with open(gen / "stories.jsonl", encoding="utf-8") as f:
         stories = {s.id: s for s in (Story.from_dict(json.loads(line)) for line in f if line.strip())}
-    out = []
     with open(gen / "chunks.jsonl", encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                story_id, start, end, tokens = json.loads(line)
-                story = stories[story_id]
-                title = " ".join(t for t in (story.title, story.subtitle) if t)
-                out.append((_embed_text(title, story.body[start:end]), int(tokens)))
-    return out
-
-
-def _embed_text(title: str, text: str) -> str:
-    from .chunks import Chunk
-
-    return Chunk("", 0, len(text), text, title).embed_text
-
-
-def _manifest(gen: Path) -> dict:
-    return json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
-
-
-def _manifest_model(gen: Path) -> str | None:
-    m = _try(lambda: _manifest(gen), "manifest.json")
-    return m["model"]["id"] if m else None
-
-
-def _manifest_state_dim(gen: Path) -> int | None:
-    m = _try(lambda: _manifest(gen), "manifest.json")
-    return int(m["model"].get("state_dim") or 0) if m else None
-
-
-def _exists(gen: Path, name: str) -> bool:
-    return (gen / name).is_file()
+        rows = [json.loads(line) for line in f if line.strip()]
+    return [(Chunk.of(stories[story_id], start, end).embed_text, int(tokens))
+            for story_id, start, end, tokens in rows]
 
 
 def _try(read, what: str):

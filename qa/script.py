@@ -35,6 +35,8 @@ def fold(text: str) -> str:
     if not text or text.isascii():
         return text
     out = _opencc("t2s").convert(text)
+    if out == text:
+        return text  # simplified already: no second copy of it is kept
     if len(out) == len(text):
         return out
     return "".join(_char(ch) for ch in text)
