@@ -22,6 +22,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--corpus", type=Path, help="corpus folder (default: $QA_CORPUS or ./corpus)")
     p.add_argument("--index", type=Path, help="index folder (default: $QA_INDEX or ./index)")
     p.add_argument("--model", help="embedding model, a hub name or a local folder (default: $QA_MODEL)")
+    p.add_argument("--encoder", help="how the encoder runs: torch, onnx or onnx-int8 "
+                                     "(default: $QA_ENCODER or onnx-int8)")
     p.add_argument("--reader", type=Path, help="reader weights (default: $QA_READER or the shipped weights)")
     return p.parse_args(argv)
 

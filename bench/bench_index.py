@@ -23,7 +23,6 @@ sys.path.insert(0, str(ROOT))
 
 from qa.evaluate import squad_stories, write_stories_file  # noqa: E402
 from qa.index import build_index  # noqa: E402
-from qa.model_store import model_key  # noqa: E402
 from qa.settings import DEFAULT_MODEL  # noqa: E402
 
 
@@ -49,7 +48,7 @@ def folder_size(path: Path) -> int:
 def bench_build(name: str, corpus: Path, embedder, workdir: Path) -> dict:
     index = workdir / f"index-{name}"
     timed = Timed(embedder)
-    report = build_index(corpus, index, model_key(DEFAULT_MODEL), lambda: timed, progress=False)
+    report = build_index(corpus, index, embedder.model_id, lambda: timed, progress=False)
     t = time.perf_counter()
     cmd = [sys.executable, "-m", "qa", "build", "--corpus", str(corpus), "--index", str(index)]
     out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()

@@ -99,8 +99,7 @@ class Answerer:
         t = time.perf_counter()
         vectors, states = self.embedder.queries_with_states([q.norm])
         t = self._lap("encode", t)
-        hits = retrieve(self.index, vectors[0], q, self.fusion)
-        self._lap("retrieve", t)
+        hits = retrieve(self.index, vectors[0], q, self.fusion, timings=self._timings)
         result = self._answer_from(q, hits, states[0])
         result.retrieved = [h.story.id for h in hits]
         return result
@@ -133,7 +132,10 @@ class Answerer:
             none.reason, none.detail = decline.reason, decline.detail
             return none
         start, end = passage.start + best.start, passage.start + best.end
-        return self._found(q, passage.story, start, end, best.score, [p.story for p in passages])
+        t = time.perf_counter()
+        found = self._found(q, passage.story, start, end, best.score, [p.story for p in passages])
+        self._lap("citations", t)  # names and roles expanded, sentences cited
+        return found
 
     def _pair(self, q_states, chunk: int) -> Pair:
         st = self.index.tokens.chunk(chunk)

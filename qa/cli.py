@@ -24,6 +24,12 @@ def _add_index_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--index", type=Path, help="index folder (default: $QA_INDEX or ./index)")
     p.add_argument("--model", help="embedding model: a hub name or a local folder "
                                    "(default: $QA_MODEL or intfloat/multilingual-e5-small)")
+    p.add_argument("--encoder", help="how the encoder runs: torch, onnx or onnx-int8 "
+                                     "(default: $QA_ENCODER or onnx-int8)")
+    p.add_argument("--store", help="where chunks are searched: embedded (the index files) or milvus "
+                                   "(default: $QA_STORE or embedded)")
+    p.add_argument("--milvus-uri", help="Milvus: a file path runs Milvus Lite, http://host:19530 a server "
+                                        "(default: $QA_MILVUS_URI or milvus.db in the index folder)")
     p.add_argument("--fusion", help="how BM25 and dense results are fused: weighted or rrf "
                                     "(default: $QA_FUSION or weighted)")
     p.add_argument("--reader", type=Path, help="reader weights (default: $QA_READER or the shipped weights)")
@@ -48,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = _command(sub, "build", "Build or update the index (only changed files are re-embedded)",
                  "qa build --corpus corpus --index index")
     _add_index_options(p)
+    p.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
+                   help="read, chunk and embed on a Ray cluster (ADDRESS, e.g. ray://host:10001; "
+                        "none: a local Ray instance); needs `pip install -e .[scale]`")
     p.set_defaults(func=cmd_build, needs_corpus=True)
 
     p = _command(sub, "info", "Show the index: corpus, path, model and its source, stories, chunks, when built",
@@ -100,6 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
                  "qa eval-reader tests/data/cmrc2018_trial.json")
     p.add_argument("file", type=Path)
     p.add_argument("--reader", type=Path, help="weights file (default: $QA_READER or the shipped weights)")
+    p.add_argument("--encoder", help="how the encoder runs: torch, onnx or onnx-int8 "
+                                     "(default: $QA_ENCODER or onnx-int8)")
     p.add_argument("--cache", type=Path, help="feature cache (default: ~/.cache/qa-news/reader-features)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval_reader, needs_corpus=False)
@@ -141,14 +152,15 @@ def _feature_cache(path: Path | None) -> Path:
 
 
 def cmd_eval_reader(args: argparse.Namespace, settings: Settings) -> int:
-    from .embedder import Embedder
+    from .embedder import Embedder, model_id
     from .reader.data import load_squad
     from .reader.features import cached_features
     from .reader.reader import Reader
     from .reader.train import PairSource, read_gold
 
     rs = load_squad(args.file, args.file.stem.replace("_", "-"))
-    src = PairSource(cached_features(rs, lambda: Embedder(settings.model), _feature_cache(args.cache)))
+    src = PairSource(cached_features(rs, lambda: Embedder(settings.model, encoder=settings.encoder),
+                                     _feature_cache(args.cache), model_id(settings.model, settings.encoder)))
     report = read_gold(Reader.load(args.reader or settings.reader), src, list(range(len(rs.questions))))
     print(json.dumps(report, indent=1) if args.json else
           f"gold passage: EM {report['em']:.1f}  F1 {report['f1']:.1f}  ({report['questions']} questions)")
@@ -172,7 +184,7 @@ def cmd_train_reader(args: argparse.Namespace, settings: Settings) -> int:
 
     def embedder():
         if not made:
-            made.append(Embedder(settings.model))
+            made.append(Embedder(settings.model, encoder="torch"))  # the shipped weights' features: fp32
         return made[0]
 
     cache = _feature_cache(args.cache)
@@ -183,7 +195,7 @@ def cmd_train_reader(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     pipeline = Pipeline(settings)
-    report = pipeline.build()
+    report = pipeline.build(ray=args.ray)
     if report.up_to_date:
         print(report.summary())
         return 0
@@ -225,7 +237,8 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.squad:
         def make(corpus: Path, index: Path) -> Pipeline:
-            s = Settings(corpus=corpus, index=index, model=settings.model, prompts=settings.prompts,
+            s = Settings(corpus=corpus, index=index, model=settings.model, encoder=settings.encoder,
+                         store=settings.store, milvus_uri=settings.milvus_uri, prompts=settings.prompts,
                          fusion=settings.fusion, reader=settings.reader)
             return Pipeline(s)
 

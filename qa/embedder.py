@@ -20,6 +20,10 @@ log = logging.getLogger("qa.model")
 
 READER_LAYERS = (6, 9, 12)  # hidden_states indices (0 = embeddings) concatenated for the reader
 MAX_TOKENS = 512
+# Texts per forward pass, by measurement on 2 cores (texts are sorted by length first). int8
+# goes one text at a time: its activations are quantized with one scale per batch, so a text's
+# vector would depend on the texts batched with it; alone, it is as fast (66 against 66 texts/s).
+BATCH = {"torch": 8, "onnx": 4, "onnx-int8": 1}
 
 
 @dataclass
@@ -47,47 +51,68 @@ class TokenStates:
 
 
 class Embedder:
-    """Normalized embeddings; e5 models get their ``query: `` and ``passage: `` prefixes."""
+    """Normalized embeddings; e5 models get their ``query: `` and ``passage: `` prefixes.
 
-    def __init__(self, model: str | None = None, batch_size: int = 32):
+    ``encoder`` says how the encoder runs (see :mod:`qa.onnx_encoder`): ``torch``, ``onnx``
+    (the same numbers, fused) or ``onnx-int8`` (quantized: about twice as fast, slightly
+    different vectors, so it is part of :attr:`model_id` and an index built one way is
+    rebuilt, not mixed, when the other is asked for).
+    """
+
+    def __init__(self, model: str | None = None, batch_size: int | None = None, encoder: str | None = None,
+                 threads: int | None = None):
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        import torch
         import transformers
-        from sentence_transformers import SentenceTransformer
 
+        from .settings import DEFAULT_ENCODER, ENCODERS
+
+        encoder = encoder or DEFAULT_ENCODER
+        if encoder not in ENCODERS:
+            raise ValueError(f"encoder {encoder!r}: use one of {', '.join(ENCODERS)}")
         transformers.logging.set_verbosity_error()
         transformers.logging.disable_progress_bar()
+        self.encoder = encoder
+        self.model_id = model_id(model, encoder)
+        self.path, self.source = resolve_model(model_key(model))
+        log.info("embedding model %s (%s): %s", model_key(model), encoder, self.source)
+        config = transformers.AutoConfig.from_pretrained(self.path)
+        self._tokenizer = transformers.AutoTokenizer.from_pretrained(self.path)
+        self.max_tokens = min(MAX_TOKENS, self._tokenizer.model_max_length or MAX_TOKENS,
+                              getattr(config, "max_position_embeddings", MAX_TOKENS + 2) - 2)
+        self.batch_size = batch_size or BATCH[encoder]
+        self.dim = config.hidden_size
+        self._e5 = "e5" in self.model_id.lower() or "e5" in self.path.lower()
+        self.layers = tuple(min(layer, config.num_hidden_layers) for layer in READER_LAYERS)
+        self.state_dim = len(self.layers) * config.hidden_size
+        self.threads = threads or max(1, os.cpu_count() or 1)
+        self._torch_model = None
+        self._onnx = None
+        if encoder == "torch":
+            self._load_torch()
+        else:
+            from .onnx_encoder import OnnxEncoder, onnx_file
 
-        torch.set_num_threads(max(1, os.cpu_count() or 1))
-        self._torch = torch
-        self.model_id = model_key(model)
-        path, self.source = resolve_model(self.model_id)
-        log.info("embedding model %s: %s", self.model_id, self.source)
-        self._model = SentenceTransformer(path, device="cpu")
-        self._model.max_seq_length = min(MAX_TOKENS, self._model.max_seq_length or MAX_TOKENS)
-        self.batch_size = batch_size
-        get_dim = getattr(self._model, "get_embedding_dimension", None) or \
-            self._model.get_sentence_embedding_dimension
-        self.dim = get_dim()
-        self._e5 = "e5" in self.model_id.lower() or "e5" in path.lower()
-        self._auto = self._model[0].auto_model
-        self._tokenizer = self._model.tokenizer
-        n_layers = self._auto.config.num_hidden_layers
-        self.layers = tuple(min(layer, n_layers) for layer in READER_LAYERS)
-        self.state_dim = len(self.layers) * self._auto.config.hidden_size
+            self._onnx = OnnxEncoder(onnx_file(self.path, self.layers, encoder), self.threads)
+
+    def _load_torch(self):
+        if self._torch_model is None:
+            import torch
+            from transformers import AutoModel
+
+            torch.set_num_threads(self.threads)
+            self._torch_model = AutoModel.from_pretrained(self.path).eval()
+        return self._torch_model
 
     @property
     def encoder_layers(self):
         """The transformer's layers (the reader's joint stage copies the top ones)."""
-        return self._auto.encoder.layer
+        return self._load_torch().encoder.layer
 
     def _prefix(self, kind: str) -> str:
         return (kind + ": ") if self._e5 else ""
 
     def _encode(self, texts: list[str], prefix: str) -> np.ndarray:
-        vectors = self._model.encode([prefix + t for t in texts], batch_size=self.batch_size,
-                                     normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
-        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
+        return self._with_states(texts, prefix)[0]
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts, self._prefix("query"))
@@ -116,21 +141,17 @@ class Embedder:
         return vectors, states
 
     def _forward(self, texts: list[str], prefix: str) -> tuple[np.ndarray, list[TokenStates]]:
-        torch = self._torch
         enc = self._tokenizer([prefix + t for t in texts], padding=True, truncation=True,
-                              max_length=self._model.max_seq_length, return_offsets_mapping=True,
-                              return_tensors="pt")
-        offsets = enc.pop("offset_mapping").numpy().astype(np.int32)
-        with torch.inference_mode():
-            out = self._auto(**enc, output_hidden_states=True)
-        mask = enc["attention_mask"].unsqueeze(-1).float()
-        last = out.hidden_states[-1]
-        pooled = (last * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-        pooled = torch.nn.functional.normalize(pooled, dim=-1).numpy()
-        stacked = torch.cat([out.hidden_states[layer] for layer in self.layers], dim=-1)
-        stacked = stacked.to(torch.float16).numpy()
-        ids = enc["input_ids"].numpy().astype(np.int32)
-        lengths = enc["attention_mask"].sum(1).numpy()
+                              max_length=self.max_tokens, return_offsets_mapping=True, return_tensors="np")
+        offsets = enc.pop("offset_mapping").astype(np.int32)
+        mask = enc["attention_mask"]
+        last, stacked = self._run(enc)
+        m = mask[:, :, None].astype(np.float32)
+        pooled = (last * m).sum(1) / np.maximum(m.sum(1), 1e-9)  # mean pooling, as e5 is trained
+        pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        stacked = stacked.astype(np.float16)
+        ids = enc["input_ids"].astype(np.int32)
+        lengths = mask.sum(1)
         result = []
         for j, n in enumerate(lengths):
             off = offsets[j, :n] - len(prefix)
@@ -139,3 +160,22 @@ class Embedder:
             off[:, 0] = np.maximum(off[:, 0], np.where(bad, -1, 0))
             result.append(TokenStates(np.ascontiguousarray(stacked[j, :n]), ids[j, :n].copy(), off))
         return pooled.astype(np.float32), result
+
+    def _run(self, enc) -> tuple[np.ndarray, np.ndarray]:
+        """(last layer, reader layers concatenated) of a tokenized batch, float32."""
+        if self._onnx is not None:
+            return self._onnx.run(enc["input_ids"], enc["attention_mask"])
+        import torch
+
+        inputs = {k: torch.from_numpy(np.asarray(v, dtype=np.int64)) for k, v in enc.items()}
+        with torch.inference_mode():
+            hidden = self._load_torch()(**inputs, output_hidden_states=True).hidden_states
+        return hidden[-1].numpy(), torch.cat([hidden[i] for i in self.layers], dim=-1).numpy()
+
+
+def model_id(model: str | None, encoder: str) -> str:
+    """The identity an index is built under: the model, and ``@int8`` when it runs quantized
+    (torch and fp32 ONNX give the same vectors, so they share an index)."""
+    from .onnx_encoder import quantized
+
+    return model_key(model) + ("@int8" if quantized(encoder) else "")

@@ -27,6 +27,7 @@ from .embedder import READER_LAYERS
 from .lexical import BM25Index
 from .salvage import salvage
 from .script import fold
+from .store import EmbeddedStore
 from .story import Story
 from .textfile import UnreadableFile
 from .token_store import TokenStore, write_store
@@ -91,6 +92,7 @@ class Index:
         self.bm25 = bm25
         self.tokenizer = tokenizer
         self.tokens = tokens  # the reader's token states of every chunk
+        self.search = EmbeddedStore(self)  # where retrieval searches (qa.store): these files, or Milvus
 
     @property
     def model_id(self) -> str:
@@ -231,12 +233,26 @@ def is_up_to_date(corpus: Path, folder: Path, model_id: str) -> bool:
         {k: v["sha256"] for k, v in manifest["files"].items()} == hashes
 
 
+def read_and_chunk(corpus: Path, rels: list[str]) -> dict[str, list[tuple[Story, list[Chunk]]] | str]:
+    """Each corpus file's stories with their chunks, or why the file was skipped (here, in this
+    process; ``qa build --ray`` spreads the same work over a cluster, :mod:`qa.distributed`)."""
+    out: dict[str, list[tuple[Story, list[Chunk]]] | str] = {}
+    for rel in rels:
+        try:
+            out[rel] = [(s, chunk_story(s)) for s in read_file(corpus / rel, corpus)]
+        except UnreadableFile as e:
+            out[rel] = str(e)
+    return out
+
+
 def build_index(corpus: Path, folder: Path, model_id: str, embedder_factory: Callable[[], object],
-                progress: bool = True, settings: dict | None = None, repair: bool = False) -> BuildReport:
+                progress: bool = True, settings: dict | None = None, repair: bool = False,
+                reader: Callable[[Path, list[str]], dict] = read_and_chunk) -> BuildReport:
     """Bring the index in ``folder`` up to date with ``corpus``, re-embedding only what changed.
 
     ``embedder_factory`` is called only when something must be embedded, so a build with
-    nothing to do does not load the model. With ``repair`` (the live index failed its checks),
+    nothing to do does not load the model. ``reader`` reads and chunks the changed files
+    (:func:`read_and_chunk`, or the Ray version). With ``repair`` (the live index failed its checks),
     everything is rebuilt from the corpus, but every chunk the damaged index still holds
     intact is reused (:mod:`qa.salvage`): only lost chunks are embedded again.
     """
@@ -285,10 +301,15 @@ def build_index(corpus: Path, folder: Path, model_id: str, embedder_factory: Cal
         states.extend(story_states)
         return True
 
+    def reusable(rel: str) -> bool:
+        record = old_files.get(rel)
+        return bool(record and record.sha256 == hashes[rel] and all(i in old.stories for i in record.stories))
+
     seen: set[str] = set()
+    parsed = reader(corpus, [rel for rel in hashes if not reusable(rel)])
     for rel, sha in hashes.items():
         record = old_files.get(rel)
-        if record and record.sha256 == sha and all(i in old.stories for i in record.stories):
+        if reusable(rel):
             if record.skipped:
                 log.warning("skipped %s: %s", rel, record.skipped)
                 report.skipped[rel] = record.skipped
@@ -300,14 +321,13 @@ def build_index(corpus: Path, folder: Path, model_id: str, embedder_factory: Cal
             files[rel] = FileRecord(sha, ids, record.skipped)
             continue
         report.changed.append(rel)
-        try:
-            new = read_file(corpus / rel, corpus)
-        except UnreadableFile as e:
-            log.warning("skipped %s: %s", rel, e)
-            files[rel] = FileRecord(sha, skipped=str(e))
-            report.skipped[rel] = str(e)
+        new = parsed[rel]
+        if isinstance(new, str):
+            log.warning("skipped %s: %s", rel, new)
+            files[rel] = FileRecord(sha, skipped=new)
+            report.skipped[rel] = new
             continue
-        ids = [s.id for s in new if add(s, (c := chunk_story(s)), [None] * len(c), [None] * len(c))]
+        ids = [s.id for s, c in new if add(s, c, [None] * len(c), [None] * len(c))]
         files[rel] = FileRecord(sha, ids)
     report.removed = sorted(set(old_files) - set(hashes))
 
@@ -401,15 +421,19 @@ class _OldParts:
 
 
 def _embed(embedder, chunks: list[Chunk], keys: list[str], cache: EmbedCache, progress: bool) -> None:
-    """Embed ``chunks`` in batches, each checkpointed in ``cache`` (offsets into each chunk's text)."""
+    """Embed ``chunks`` in batches, each checkpointed in ``cache`` (offsets into each chunk's text).
+    Chunks go shortest first, so each forward pass pads little."""
     from tqdm import tqdm
 
+    order = sorted(range(len(chunks)), key=lambda i: len(chunks[i].embed_text))
+    chunks, keys = [chunks[i] for i in order], [keys[i] for i in order]
+    step = getattr(embedder, "checkpoint_every", EMBED_BATCH)  # a cluster embeds more between checkpoints
     with tqdm(total=len(chunks), desc="embedding", unit="chunk", disable=not progress) as bar:
-        for i in range(0, len(chunks), EMBED_BATCH):
-            batch = chunks[i:i + EMBED_BATCH]
+        for i in range(0, len(chunks), step):
+            batch = chunks[i:i + step]
             vectors, batch_states = embedder.passages_with_states([c.embed_text for c in batch])
             batch_states = [st.shifted(len(c.embed_text) - len(c.text)) for c, st in zip(batch, batch_states)]
-            cache.put(keys[i:i + EMBED_BATCH], vectors, batch_states, embedder.source)
+            cache.put(keys[i:i + step], vectors, batch_states, embedder.source)
             bar.update(len(batch))
 
 

@@ -12,7 +12,7 @@ import logging
 import threading
 from functools import cached_property
 
-from .index import BuildReport, Index, IndexUnreadable, build_index, is_up_to_date, load_index
+from .index import BuildReport, Index, IndexUnreadable, build_index, is_up_to_date, load_index, read_and_chunk
 from .settings import Settings
 
 log = logging.getLogger("qa.pipeline")
@@ -31,20 +31,29 @@ class Pipeline:
     def embedder(self):
         from .embedder import Embedder
 
-        return Embedder(self.settings.model)
+        return Embedder(self.settings.model, encoder=self.settings.encoder)
 
     @property
     def model_id(self) -> str:
-        from .model_store import model_key
+        from .embedder import model_id
 
-        return model_key(self.settings.model)
+        return model_id(self.settings.model, self.settings.encoder)
 
-    def build(self, repair: bool = False) -> BuildReport:
+    def build(self, repair: bool = False, ray: str | None = None) -> BuildReport:
         """Bring the index up to date with the corpus (a no-op when it already is); with
-        ``repair``, rebuild a damaged index, embedding again only the chunks it lost."""
-        report = build_index(self.settings.corpus, self.settings.index, self.model_id,
-                             lambda: self.embedder, progress=self.progress,
-                             settings=self.settings.shaping_the_index(), repair=repair)
+        ``repair``, rebuild a damaged index, embedding again only the chunks it lost. With
+        ``ray`` (a cluster address, or "" for a local Ray instance), reading, chunking and
+        embedding run on Ray (:mod:`qa.distributed`)."""
+        embedder, reader = (lambda: self.embedder), read_and_chunk
+        if ray is not None:
+            from .distributed import RayEmbedder, read_and_chunk_on_ray
+
+            address = ray or None
+            reader = read_and_chunk_on_ray(address)
+            embedder = lambda: RayEmbedder(address, self.settings.model, self.settings.encoder)  # noqa: E731
+        report = build_index(self.settings.corpus, self.settings.index, self.model_id, embedder,
+                             progress=self.progress, settings=self.settings.shaping_the_index(), repair=repair,
+                             reader=reader)
         if report.salvaged or repair:
             log.warning("repaired the index: %s", report.summary())
         return report
@@ -78,7 +87,7 @@ class Pipeline:
         ``rebuild``, else answer from it and set :attr:`stale`."""
         if not rebuild:
             try:
-                self._index = load_index(self.settings.index)
+                self._index = self._load()
                 self.stale = not self.is_up_to_date()
                 if self.stale:
                     log.warning("the corpus changed since the index was built; answering from the last "
@@ -88,13 +97,23 @@ class Pipeline:
                 pass  # nothing usable: build it below
         self.build()
         try:
-            self._index = load_index(self.settings.index)
+            self._index = self._load()
         except IndexUnreadable as e:
             log.warning("the index is damaged (%s); rebuilding it from the corpus", e)
             self.build(repair=True)
-            self._index = load_index(self.settings.index)
+            self._index = self._load()
         self.stale = False
         return self._index
+
+    def _load(self) -> Index:
+        """The live index, searched through the configured store (see :mod:`qa.store`)."""
+        index = load_index(self.settings.index)
+        if self.settings.store == "milvus":
+            from .store import MilvusStore
+
+            index.search = MilvusStore.open(str(self.settings.milvus_uri or self.settings.index / "milvus.db"),
+                                            index)
+        return index
 
     def rebuild_in_background(self) -> threading.Thread | None:
         """When stale, rebuild in a thread; answers come from the last good index meanwhile."""
@@ -105,7 +124,7 @@ class Pipeline:
         def work():
             try:
                 self.build()
-                fresh = load_index(self.settings.index)
+                fresh = self._load()
                 with self._lock:
                     self._index, self.stale = fresh, False
                 log.info("the index is rebuilt; answering from the new one")

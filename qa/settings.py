@@ -16,6 +16,9 @@ from pathlib import Path
 
 DEFAULT_MODEL = "intfloat/multilingual-e5-small"
 FUSIONS = ("weighted", "rrf")
+ENCODERS = ("torch", "onnx", "onnx-int8")  # how the encoder runs: see qa/onnx_encoder.py
+STORES = ("embedded", "milvus")  # where chunks are searched: see qa/store.py
+DEFAULT_ENCODER = "onnx-int8"  # measured: twice as fast, recall and reader F1 within bounds (README)
 
 
 class SettingError(ValueError):
@@ -46,6 +49,10 @@ SPEC: dict[str, tuple[str, object, str]] = {
     "index": ("QA_INDEX", lambda: Path.cwd() / "index", "index folder"),
     "model": ("QA_MODEL", lambda: DEFAULT_MODEL, "embedding model: a hub name or a local folder"),
     "prompts": ("QA_PROMPTS", _default_prompts, "reply phrasing folder"),
+    "encoder": ("QA_ENCODER", lambda: DEFAULT_ENCODER, "how the encoder runs: torch, onnx or onnx-int8"),
+    "store": ("QA_STORE", lambda: "embedded", "where chunks are searched: embedded (index files) or milvus"),
+    "milvus_uri": ("QA_MILVUS_URI", lambda: None, "Milvus: a file (Milvus Lite) or http://host:19530 "
+                   "(default: milvus.db in the index folder)"),
     "fusion": ("QA_FUSION", lambda: "weighted", "how BM25 and dense results are fused"),
     "reader": ("QA_READER", lambda: None, "reader weights file (default: the shipped weights)"),
     "host": ("QA_HOST", lambda: "127.0.0.1", "address the app listens on"),
@@ -71,6 +78,9 @@ class Settings:
     index: Path = field(default_factory=lambda: _from_env("index"))
     model: str = field(default_factory=lambda: _from_env("model"))
     prompts: Path = field(default_factory=lambda: _from_env("prompts"))
+    encoder: str = field(default_factory=lambda: _from_env("encoder"))
+    store: str = field(default_factory=lambda: _from_env("store"))
+    milvus_uri: str | None = field(default_factory=lambda: _from_env("milvus_uri"))
     fusion: str = field(default_factory=lambda: _from_env("fusion"))
     reader: Path | None = field(default_factory=lambda: _from_env("reader"))
     host: str = field(default_factory=lambda: _from_env("host"))
@@ -83,6 +93,10 @@ class Settings:
     def validate(self) -> Settings:
         """Coerce and check every value; :class:`SettingError` names the first bad one."""
         self.corpus, self.index, self.prompts = Path(self.corpus), Path(self.index), Path(self.prompts)
+        if self.encoder not in ENCODERS:
+            raise SettingError(_bad("encoder", self.encoder, ", ".join(ENCODERS)))
+        if self.store not in STORES:
+            raise SettingError(_bad("store", self.store, " or ".join(STORES)))
         if self.fusion not in FUSIONS:
             raise SettingError(_bad("fusion", self.fusion, " or ".join(FUSIONS)))
         try:
@@ -121,7 +135,7 @@ class Settings:
 
     def shaping_the_index(self) -> dict:
         """The settings an index is built with, saved in its manifest."""
-        return {"model": self.model, "fusion_default": self.fusion}
+        return {"model": self.model, "encoder": self.encoder, "fusion_default": self.fusion}
 
 
 _NAMES = {f.name for f in fields(Settings)}

@@ -63,3 +63,43 @@ def test_question_is_nearest_its_answer(embedder):
     assert scores.argmax() == 0, scores
     q = embedder.encode_queries(["Who hosted the flood-control meeting?"])[0]
     assert (embedder.encode_passages(passages) @ q).argmax() == 0
+
+
+@pytest.fixture(scope="module")
+def encoders():
+    """The same model run three ways (the ONNX exports are made once into the model cache)."""
+    from qa.embedder import Embedder
+
+    return {name: Embedder(encoder=name) for name in ("torch", "onnx", "onnx-int8")}
+
+
+def test_onnx_encoder_gives_torch_vectors_and_token_states(encoders):
+    """fp32 ONNX is the same computation: same embeddings, same token states for the reader."""
+    texts = SENTENCES + ["短句", "A long English sentence about the flood-control meeting. " * 6]
+    v_torch, s_torch = encoders["torch"].passages_with_states(texts)
+    v_onnx, s_onnx = encoders["onnx"].passages_with_states(texts)
+    assert np.sum(v_torch * v_onnx, axis=1).min() > 0.99999
+    for a, b in zip(s_torch, s_onnx, strict=True):
+        assert np.array_equal(a.ids, b.ids) and np.array_equal(a.offsets, b.offsets)
+        assert np.abs(a.states.astype(np.float32) - b.states.astype(np.float32)).max() < 0.05
+
+
+def test_int8_encoder_stays_close_and_keeps_its_own_index_identity(encoders):
+    from qa.embedder import model_id
+
+    v_torch = encoders["torch"].encode_passages(SENTENCES)
+    v_int8 = encoders["onnx-int8"].encode_passages(SENTENCES)
+    assert np.sum(v_torch * v_int8, axis=1).min() > 0.99
+    # quantized vectors differ a little: an index built with them is never mixed with fp32 ones
+    assert encoders["onnx-int8"].model_id != encoders["torch"].model_id == encoders["onnx"].model_id
+    assert model_id(None, "onnx-int8") == encoders["onnx-int8"].model_id
+
+
+def test_unknown_encoder_is_a_clear_error():
+    from qa.embedder import Embedder
+    from qa.settings import SettingError, Settings
+
+    with pytest.raises(ValueError, match="onnx-int8"):
+        Embedder(encoder="tensorrt")
+    with pytest.raises(SettingError, match="QA_ENCODER"):
+        Settings(encoder="tensorrt")

@@ -13,12 +13,13 @@ import pytest
 
 from qa import generations
 from qa.chunks import MAX_CHARS, chunk_story
+from qa.embedder import model_id
 from qa.index import IndexUnreadable, build_index, load_index
 from qa.pipeline import Pipeline
-from qa.settings import Settings
+from qa.settings import DEFAULT_ENCODER, Settings
 from tests.conftest import CORPUS, ROOT
 
-MODEL = "intfloat/multilingual-e5-small"
+MODEL = model_id(None, DEFAULT_ENCODER)  # the identity the default settings build under
 
 
 class Counting:

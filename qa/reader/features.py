@@ -8,6 +8,7 @@ embeddings, and where each text's tokens start. A second run finds the folder co
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -85,9 +86,13 @@ class SetFeatures:
     questions: StateTable
 
 
-def cached_features(rs: ReadingSet, embedder_factory, cache: Path) -> SetFeatures:
-    """The set's token states from ``cache``, encoding them first when missing."""
-    folder = Path(cache) / f"{rs.name}-{rs.fingerprint()}"
+def cached_features(rs: ReadingSet, embedder_factory, cache: Path, model_id: str | None = None) -> SetFeatures:
+    """The set's token states from ``cache``, encoding them first when missing; ``model_id``
+    (other than the default model's) keeps another model's or encoder's states apart."""
+    from ..settings import DEFAULT_MODEL
+
+    variant = "" if model_id in (None, DEFAULT_MODEL) else "-" + hashlib.sha256(model_id.encode()).hexdigest()[:8]
+    folder = Path(cache) / f"{rs.name}-{rs.fingerprint()}{variant}"
     marker = folder / "done.json"
     if marker.is_file():
         info = json.loads(marker.read_text())
