@@ -22,6 +22,7 @@ import hashlib
 import json
 import logging
 import os
+import platform
 import shutil
 import tempfile
 import warnings
@@ -51,7 +52,7 @@ def onnx_file(model_path: str, layers: tuple[int, ...], encoder: str) -> Path:
     folder = model_cache() / f"onnx-{Path(model_path).name}-{digest}"
     target = folder / ("model-int8.onnx" if quantized(encoder) else "model.onnx")
     if target.is_file():
-        return target
+        return _preoptimized(target)
     log.info("exporting the encoder to ONNX (%s) into %s, once", encoder, folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=folder.name + ".", dir=folder.parent))
@@ -70,7 +71,32 @@ def onnx_file(model_path: str, layers: tuple[int, ...], encoder: str) -> Path:
                 os.replace(tmp / name, folder / name)  # atomic: a half-written file is never found
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return target
+    return _preoptimized(target)
+
+
+def _preoptimized(model: Path) -> Path:
+    """``model`` with ONNX Runtime's own graph optimizations applied and saved (``*.ort.onnx``),
+    so a session loads it without optimizing again: 0.66 s against 1.4 s at every start. The saved
+    graph may hold optimizations for this machine's CPU; the cache key names the CPU type, and a
+    file that fails to load is made again."""
+    import onnxruntime as ort
+
+    out = model.with_name(f"{model.stem}.{platform.machine()}.ort.onnx")
+    if out.is_file():
+        return out
+    tmp = out.with_name(f"{out.name}.{os.getpid()}.tmp")
+    try:
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.optimized_model_filepath = str(tmp)
+        options.log_severity_level = 3
+        ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+        os.replace(tmp, out)
+        return out
+    except Exception as e:  # noqa: BLE001 - the plain model still works, optimized at each load
+        log.warning("could not save the optimized encoder graph (%s); optimizing at every start", e)
+        tmp.unlink(missing_ok=True)
+        return model
 
 
 def _export(model_path: str, layers: tuple[int, ...], out: Path) -> None:
@@ -125,18 +151,64 @@ def _quantize(fp32: Path, out: Path) -> None:
 
 
 class OnnxEncoder:
-    """``run(input_ids, attention_mask) -> (last layer, reader layers)`` as numpy arrays."""
+    """``run(input_ids, attention_mask) -> (last layer, reader layers)`` as numpy arrays.
+
+    One session with ``threads`` threads answers single calls (a question: lowest latency);
+    ``run_many`` spreads many calls (a build) over one single-threaded session per thread,
+    made on first use: 83 texts/s against 70 for the shared session, on 2 cores.
+    """
 
     def __init__(self, path: Path, threads: int | None = None):
+        self.path, self.threads = Path(path), threads or max(1, os.cpu_count() or 1)
+        try:
+            self.session = self._session(self.threads)
+        except Exception as e:  # noqa: BLE001 - a saved optimized graph this machine cannot run
+            if not self.path.name.endswith(".ort.onnx"):
+                raise
+            log.warning("the saved encoder graph %s does not load here (%s); using the plain one", self.path, e)
+            self.path.unlink(missing_ok=True)
+            self.path = self.path.with_name(self.path.name.split(".")[0] + ".onnx")
+            self.session = self._session(self.threads)
+        self._workers: list | None = None
+
+    def _session(self, threads: int):
         import onnxruntime as ort
 
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or max(1, os.cpu_count() or 1)
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.intra_op_num_threads = threads
+        preoptimized = self.path.name.endswith(".ort.onnx")
+        options.graph_optimization_level = (ort.GraphOptimizationLevel.ORT_DISABLE_ALL if preoptimized
+                                            else ort.GraphOptimizationLevel.ORT_ENABLE_ALL)
         options.log_severity_level = 3
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        # no busy-waiting between runs: spinning threads would hold the cores FAISS, bm25s and the
+        # reader need right after the question's forward pass (dense search measured 15 ms, not 1.5)
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        return ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+
+    @staticmethod
+    def _call(session, input_ids: np.ndarray, attention_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        last, states = session.run(None, {"input_ids": input_ids.astype(np.int64),
+                                          "attention_mask": attention_mask.astype(np.int64)})
+        return last, states
 
     def run(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        last, states = self.session.run(None, {"input_ids": input_ids.astype(np.int64),
-                                               "attention_mask": attention_mask.astype(np.int64)})
-        return last, states
+        return self._call(self.session, input_ids, attention_mask)
+
+    def run_many(self, inputs: list[tuple[np.ndarray, np.ndarray]]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """``run`` over many inputs, in order, spread over the worker sessions."""
+        if self.threads == 1 or len(inputs) == 1:
+            return [self.run(*x) for x in inputs]
+        from concurrent.futures import ThreadPoolExecutor
+
+        if self._workers is None:
+            self._workers = [self._session(1) for _ in range(self.threads)]
+
+        def work(k: int) -> list:
+            return [self._call(self._workers[k], *inputs[j]) for j in range(k, len(inputs), self.threads)]
+
+        with ThreadPoolExecutor(self.threads) as pool:
+            parts = list(pool.map(work, range(self.threads)))
+        out: list = [None] * len(inputs)
+        for k, part in enumerate(parts):
+            out[k::self.threads] = part
+        return out

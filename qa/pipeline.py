@@ -78,6 +78,20 @@ class Pipeline:
                                                                 fusion=self.settings.fusion)
             return current
 
+    def warm_up(self) -> threading.Thread:
+        """Load the encoder, the reader and the word dictionaries in a thread, by answering a
+        throwaway question, while the caller goes on (the app builds its UI meanwhile); a real
+        question asked before it ends waits for the models, never for a second copy."""
+        def work():
+            try:
+                self.answer("预热")
+            except Exception:  # the first real question will meet the same error and report it
+                log.exception("warming up failed")
+
+        thread = threading.Thread(target=work, name="qa-warm-up", daemon=True)
+        thread.start()
+        return thread
+
     def answer(self, question: str):
         """The one answer function behind the CLI, the API and the UI."""
         return self.answerer.answer(question)

@@ -103,3 +103,20 @@ def test_unknown_encoder_is_a_clear_error():
         Embedder(encoder="tensorrt")
     with pytest.raises(SettingError, match="QA_ENCODER"):
         Settings(encoder="tensorrt")
+
+
+def test_a_saved_encoder_graph_that_does_not_load_falls_back_to_the_plain_one(encoders, tmp_path):
+    """The pre-optimized graph is a cache: garbage there costs a warning, not the app."""
+    from qa.onnx_encoder import OnnxEncoder
+
+    saved = encoders["onnx-int8"]._onnx.path
+    assert saved.name.endswith(".ort.onnx")
+    plain = saved.with_name(saved.name.split(".")[0] + ".onnx")
+    (tmp_path / plain.name).symlink_to(plain)
+    broken = tmp_path / saved.name
+    broken.write_bytes(b"not an onnx graph")
+    encoder = OnnxEncoder(broken, threads=1)
+    assert encoder.path == tmp_path / plain.name and not broken.exists()
+    ids, mask = np.array([[0, 6, 100, 2]]), np.ones((1, 4), np.int64)
+    last, states = encoder.run(ids, mask)
+    assert last.shape == (1, 4, 384) and states.shape == (1, 4, 1152)
