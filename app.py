@@ -58,7 +58,7 @@ def main(argv=None) -> int:
         index = pipeline.open(rebuild=False)
         print(f"index: {len(index.stories)} stories, {len(index.chunks)} chunks"
               + (" (stale: rebuilding in the background)" if pipeline.stale else ""), file=sys.stderr)
-        pipeline.warm_up()  # the models load while the UI is built
+        pipeline.warm_up()  # the models and dictionaries, before the first question
         pipeline.rebuild_in_background()
     except FileNotFoundError as e:
         print(f"error: {e}", file=sys.stderr)

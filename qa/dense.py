@@ -1,9 +1,12 @@
 """Inner-product search over normalized embeddings with FAISS.
 
-Exact (``IndexFlatIP``) up to :data:`HNSW_ABOVE` chunks, approximate (HNSW) above. Measured
-on two cores (``bench/bench_index.py``): exact search takes 1.9 ms a query over 10k vectors,
-8.7 ms over 50k and 32 ms over 200k, while building an HNSW graph takes 28 s at 50k and
-2.5 min at 200k and loses recall; so exactness wins until a few hundred thousand chunks.
+Exact (``IndexFlatIP``) up to :data:`HNSW_ABOVE` chunks, approximate (HNSW, M 32) above. Chosen
+by measurement on two cores (``python bench/run.py``, scale part): one exact query takes 14 ms
+over 100,000 vectors and grows linearly (about 29 ms at 200,000), while HNSW answers in 0.3 ms
+with recall@10 0.999 against exact search on real embeddings (22k passage and question vectors,
+efSearch 256; 0.996 at 100,000) but costs about 10 s per 100,000 vectors at every build, which
+rebuilds the graph. Exact search stays under 30 ms, a fifth of the 150 ms question budget, until
+200,000 chunks; above, HNSW.
 """
 
 from __future__ import annotations

@@ -78,19 +78,12 @@ class Pipeline:
                                                                 fusion=self.settings.fusion)
             return current
 
-    def warm_up(self) -> threading.Thread:
-        """Load the encoder, the reader and the word dictionaries in a thread, by answering a
-        throwaway question, while the caller goes on (the app builds its UI meanwhile); a real
-        question asked before it ends waits for the models, never for a second copy."""
-        def work():
-            try:
-                self.answer("预热")
-            except Exception:  # the first real question will meet the same error and report it
-                log.exception("warming up failed")
-
-        thread = threading.Thread(target=work, name="qa-warm-up", daemon=True)
-        thread.start()
-        return thread
+    def warm_up(self) -> None:
+        """Load the encoder, the reader and the word dictionaries now, by answering a throwaway
+        question, so the first real question does not wait for them. Done before the app builds
+        its UI, not beside it: on two cores the two loads in parallel took 8 s to the first
+        answer, one after the other 7.4 s (``python bench/run.py``, cold start)."""
+        self.answer("预热")
 
     def answer(self, question: str):
         """The one answer function behind the CLI, the API and the UI."""
