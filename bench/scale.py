@@ -163,7 +163,7 @@ def latency(index, features, n: int, rng: np.random.Generator) -> dict:
     from qa.reader.reader import Reader
 
     t0 = time.perf_counter()
-    answerer = Answerer(index, Embedder(), Reader.load())
+    answerer = Answerer(index, Embedder(), Reader.load(runtime="onnx"))
     load_s = time.perf_counter() - t0
     qs = [(q.question, f"{f.data.name}-{q.paragraph}") for f in features for q in f.data.questions]
     chosen = [qs[i] for i in rng.choice(len(qs), n, replace=False)]

@@ -65,7 +65,7 @@ class Pipeline:
     def reader(self):
         from .reader.reader import Reader
 
-        return Reader.load(self.settings.reader)
+        return Reader.load(self.settings.reader, runtime="onnx")
 
     @property
     def answerer(self):

@@ -199,3 +199,41 @@ def test_adding_joint_layers_starts_from_the_same_answers(embedder):
     with torch.no_grad():
         for a, c in zip(head(**inputs), joint(**inputs), strict=True):
             assert torch.allclose(a, c, atol=1e-5)
+
+
+@pytest.mark.model
+def test_onnx_head_reads_as_the_torch_head(pipeline):
+    """The app reads through ONNX Runtime; the logits and the spans are the torch head's."""
+    from qa.reader.reader import Reader
+
+    fast, slow = Reader.load(runtime="onnx"), Reader.load(runtime="torch")
+    assert fast.onnx is not None and fast.head is None and slow.head is not None
+    assert (fast.threshold, fast.calibration) == (slow.threshold, slow.calibration)
+    answerer = pipeline.answerer
+    for question in ("7月18日的会议谁参加了?", "Who hosted the flood-control meeting?"):
+        q = pipeline.embedder.queries_with_states([question])[1][0]
+        chunks = list(range(len(pipeline.index.chunks)))[:13]  # batches of 13 and of 3: shapes vary
+        for batch in (chunks, chunks[:3]):
+            pairs = [answerer._pair(q, c) for c in batch]
+            for (s1, e1, n1), (s2, e2, n2) in zip(fast.scores(pairs), slow.scores(pairs), strict=True):
+                assert np.allclose(s1, s2, atol=1e-3) and np.allclose(e1, e2, atol=1e-3) and abs(n1 - n2) < 1e-3
+            texts = [pipeline.index.chunks[c].text for c in batch]
+            assert [(r.passage, r.start, r.end) for r in fast.read(pairs, texts)] == \
+                [(r.passage, r.start, r.end) for r in slow.read(pairs, texts)]
+
+
+@pytest.mark.model
+def test_answering_never_imports_torch(pipeline, tmp_path):
+    """With the encoder and the reader head exported (the fixture did), a fresh process answers
+    without loading torch or sentence-transformers."""
+    import subprocess
+    import sys
+
+    _ = pipeline.reader  # the ONNX exports exist in the model cache
+    code = ("import sys; from qa.pipeline import Pipeline; from qa.settings import Settings; "
+            f"p = Pipeline(Settings(index={str(pipeline.settings.index)!r}), progress=False); "
+            "p.open(rebuild=False); a = p.answer('二七区区长是谁?'); "
+            "print(a.found, 'torch' in sys.modules, 'sentence_transformers' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split()[-3:] == ["True", "False", "False"], out.stdout

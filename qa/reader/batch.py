@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from .chars import CharLayout
 
@@ -20,7 +19,15 @@ class Pair:
     target: tuple[int, int] = (-1, -1)  # first and last answer character, or no answer
 
 
-def collate(pairs: list[Pair]) -> dict[str, torch.Tensor]:
+def collate(pairs: list[Pair]) -> dict:
+    """The padded batch as torch tensors (training, and the torch head)."""
+    import torch
+
+    return {k: torch.from_numpy(v) for k, v in arrays(pairs).items()}
+
+
+def arrays(pairs: list[Pair]) -> dict[str, np.ndarray]:
+    """The padded batch as numpy arrays (the head's inputs and the training targets)."""
     b = len(pairs)
     tp = max(len(p.p_ids) for p in pairs)
     tq = max(len(p.q_ids) for p in pairs)
@@ -48,10 +55,8 @@ def collate(pairs: list[Pair]) -> dict[str, torch.Tensor]:
             char_feats[i, :c] = p.layout.features
             char_mask[i, :c] = p.layout.valid
         targets[i] = p.target
-    t = torch.from_numpy
-    return dict(p_states=t(p_states), p_mask=t(p_mask), p_ids=t(p_ids), q_states=t(q_states),
-                q_mask=t(q_mask), q_ids=t(q_ids), char_tok=t(char_tok), char_feats=t(char_feats),
-                char_mask=t(char_mask), targets=t(targets))
+    return dict(p_states=p_states, p_mask=p_mask, p_ids=p_ids, q_states=q_states, q_mask=q_mask, q_ids=q_ids,
+                char_tok=char_tok, char_feats=char_feats, char_mask=char_mask, targets=targets)
 
 
 def head_inputs(batch: dict) -> dict:

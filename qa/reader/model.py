@@ -66,6 +66,65 @@ class BertBlock(nn.Module):
         return self
 
 
+class Attention(nn.Module):
+    """Multi-head attention with ``nn.MultiheadAttention``'s parameters (same names, same numbers),
+    written with shapes left free so it exports to ONNX for any batch and length."""
+
+    def __init__(self, dim: int, heads: int, dropout: float):
+        super().__init__()
+        self.heads, self.dropout = heads, dropout
+        self.in_proj_weight = nn.Parameter(torch.empty(3 * dim, dim))
+        self.in_proj_bias = nn.Parameter(torch.zeros(3 * dim))
+        self.out_proj = nn.Linear(dim, dim)
+        nn.init.xavier_uniform_(self.in_proj_weight)
+        nn.init.zeros_(self.out_proj.bias)
+
+    def forward(self, x: torch.Tensor, memory: torch.Tensor, memory_pad: torch.Tensor) -> torch.Tensor:
+        """``x`` attends over ``memory``; ``memory_pad`` (batch, keys) is True on padding."""
+        d = x.shape[-1]
+        wq, wk, wv = self.in_proj_weight.chunk(3)
+        bq, bk, bv = self.in_proj_bias.chunk(3)
+
+        def split(t):  # (batch, tokens, dim) -> (batch, heads, tokens, dim / heads)
+            return t.reshape(t.shape[0], -1, self.heads, d // self.heads).transpose(1, 2)
+
+        q, k, v = split(F.linear(x, wq, bq)), split(F.linear(memory, wk, bk)), split(F.linear(memory, wv, bv))
+        drop = self.dropout if self.training else 0.0
+        a = F.scaled_dot_product_attention(q, k, v, attn_mask=~memory_pad[:, None, None, :], dropout_p=drop)
+        return self.out_proj(a.transpose(1, 2).reshape(x.shape[0], -1, d))
+
+
+class DecoderLayer(nn.Module):
+    """``nn.TransformerDecoderLayer(norm_first=True, batch_first=True)``, ReLU, the same parameters
+    and numbers: self-attention over the passage, attention over the question, feed-forward."""
+
+    def __init__(self, dim: int, heads: int, inner: int, dropout: float):
+        super().__init__()
+        self.self_attn = Attention(dim, heads, dropout)
+        self.multihead_attn = Attention(dim, heads, dropout)
+        self.linear1, self.linear2 = nn.Linear(dim, inner), nn.Linear(inner, dim)
+        self.norm1, self.norm2, self.norm3 = nn.LayerNorm(dim), nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.drop = dropout
+
+    def forward(self, x, memory, x_pad, memory_pad):
+        d = lambda t: F.dropout(t, self.drop, self.training)  # noqa: E731
+        h = self.norm1(x)
+        x = x + d(self.self_attn(h, h, x_pad))
+        x = x + d(self.multihead_attn(self.norm2(x), memory, memory_pad))
+        return x + d(self.linear2(d(F.relu(self.linear1(self.norm3(x))))))
+
+
+class Decoder(nn.Module):
+    def __init__(self, dim: int, heads: int, inner: int, dropout: float, layers: int):
+        super().__init__()
+        self.layers = nn.ModuleList(DecoderLayer(dim, heads, inner, dropout) for _ in range(layers))
+
+    def forward(self, x, memory, tgt_key_padding_mask, memory_key_padding_mask):
+        for layer in self.layers:
+            x = layer(x, memory, tgt_key_padding_mask, memory_key_padding_mask)
+        return x
+
+
 class JointLayers(nn.Module):
     """The encoder's top layers over ``[question; passage]``, from both texts' lower-layer states."""
 
@@ -100,8 +159,7 @@ class ReaderHead(nn.Module):
         self.fuse = nn.Sequential(nn.Linear(4 * dim + 1, dim), nn.GELU(), nn.LayerNorm(dim))
         self.cross = cross
         if cross:  # every layer also attends over the question again
-            layer = nn.TransformerDecoderLayer(dim, heads, 2 * dim, dropout, batch_first=True, norm_first=True)
-            self.encoder = nn.TransformerDecoder(layer, layers)
+            self.encoder = Decoder(dim, heads, 2 * dim, dropout, layers)
         else:
             layer = nn.TransformerEncoderLayer(dim, heads, 2 * dim, dropout, batch_first=True, norm_first=True)
             self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
@@ -130,11 +188,11 @@ class ReaderHead(nn.Module):
         match = (p_ids[:, :, None] == q_ids[:, None, :]) & q_mask[:, None, :]
         keep = torch.ones_like(p_mask)
         for i in NO_MATCH_IDS:
-            keep &= p_ids != i
+            keep = keep & (p_ids != i)  # not in place: exports to ONNX
         match = (match.any(-1) & keep).unsqueeze(-1).float()
         h = self.fuse(torch.cat([p, q_aware, p * q_aware, p - q_aware, match], dim=-1))
         if self.cross:
-            h = self.norm(self.encoder(h, q, tgt_key_padding_mask=~p_mask, memory_key_padding_mask=~q_mask))
+            h = self.norm(self.encoder(h, q, ~p_mask, ~q_mask))
         else:
             h = self.norm(self.encoder(h, src_key_padding_mask=~p_mask))
         hc = torch.gather(h, 1, char_tok[:, :, None].expand(-1, -1, h.shape[-1]))

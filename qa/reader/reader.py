@@ -3,22 +3,29 @@
 Weights ship in ``qa/reader/weights/reader.safetensors`` (float16, with its configuration,
 the no-answer threshold and the calibration in the file's metadata); ``MODEL_CARD.md`` next
 to it says how they were trained. The head runs on the token states the encoder already
-computed, so reading a few passages costs milliseconds.
+computed, so reading a few passages costs milliseconds. For answering it runs through ONNX
+Runtime (:mod:`qa.reader.onnx_head`, exported once per weights file), so the app never imports
+torch; training and ``eval-reader`` use the torch head.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
-from .batch import Pair, collate, head_inputs
+from .batch import Pair, arrays
 from .decode import MAX_ANSWER_CHARS, best_spans
-from .model import ReaderHead
+
+if TYPE_CHECKING:
+    from .model import ReaderHead
+
+log = logging.getLogger("qa.reader")
 
 WEIGHTS = Path(__file__).resolve().parent / "weights" / "reader.safetensors"
 BATCH = 32
@@ -36,9 +43,10 @@ class ReadSpan:
 
 
 class Reader:
-    def __init__(self, head: ReaderHead, threshold: float = 0.0, calibration: tuple[float, float] = (1.0, 0.0),
-                 meta: dict | None = None):
-        self.head = head.eval()
+    def __init__(self, head: ReaderHead | None, threshold: float = 0.0,
+                 calibration: tuple[float, float] = (1.0, 0.0), meta: dict | None = None, onnx=None):
+        self.head = head.eval() if head is not None else None  # the torch head, or None with ``onnx``
+        self.onnx = onnx
         self.threshold = threshold
         self.calibration = calibration
         self.meta = meta or {}
@@ -46,21 +54,42 @@ class Reader:
     # ------------------------------------------------------------ persistence
 
     @classmethod
-    def load(cls, path: Path | str | None = None) -> Reader:
+    def load(cls, path: Path | str | None = None, runtime: str = "torch") -> Reader:
+        """The reader in ``path`` (default: the shipped weights). ``runtime="onnx"`` runs the head
+        through ONNX Runtime (exported on first use; torch only if the export must be made or
+        fails)."""
         from safetensors import safe_open
-        from safetensors.torch import load_file
 
         path = Path(path or WEIGHTS)
-        with safe_open(str(path), "pt") as f:
-            meta = f.metadata() or {}
-        info = json.loads(meta.get("reader", "{}"))
+        with safe_open(str(path), "numpy") as f:
+            info = json.loads((f.metadata() or {}).get("reader", "{}"))
+        settings = (info.get("threshold", 0.0), tuple(info.get("calibration", (1.0, 0.0))),
+                    {k: v for k, v in info.items() if k not in ("config", "threshold", "calibration")})
+        if runtime == "onnx" and not info["config"].get("joint"):
+            try:
+                from .onnx_head import OnnxHead, export, head_file
+
+                file = head_file(path)
+                if not file.is_file():
+                    log.info("exporting the reader head to ONNX (once): %s", file)
+                    export(cls._torch_head(path, info), file)
+                return cls(None, *settings, onnx=OnnxHead(file))
+            except Exception as e:  # noqa: BLE001 - the torch head answers the same
+                log.warning("reading through ONNX Runtime is not available (%s); using torch", e)
+        return cls(cls._torch_head(path, info), *settings)
+
+    @staticmethod
+    def _torch_head(path: Path, info: dict) -> ReaderHead:
+        from safetensors.torch import load_file
+
+        from .model import ReaderHead
+
         head = ReaderHead(**info["config"])
-        state = {k: v.float() for k, v in load_file(str(path)).items()}
-        head.load_state_dict(state)
-        meta = {k: v for k, v in info.items() if k not in ("config", "threshold", "calibration")}
-        return cls(head, info.get("threshold", 0.0), tuple(info.get("calibration", (1.0, 0.0))), meta)
+        head.load_state_dict({k: v.float() for k, v in load_file(str(path)).items()})
+        return head.eval()
 
     def save(self, path: Path | str, **extra) -> Path:
+        import torch
         from safetensors.torch import save_file
 
         path = Path(path)
@@ -80,14 +109,22 @@ class Reader:
     def scores(self, pairs: list[Pair]) -> list[tuple[np.ndarray, np.ndarray, float]]:
         """(start, end, null) logits of each pair, characters in the passage's text."""
         out = []
-        with torch.inference_mode():
-            for i in range(0, len(pairs), BATCH):
-                chunk = pairs[i:i + BATCH]
-                start, end, null = self.head(**head_inputs(collate(chunk)))
-                for j, p in enumerate(chunk):
-                    n = len(p.layout.token)
-                    out.append((start[j, :n].numpy(), end[j, :n].numpy(), float(null[j])))
+        for i in range(0, len(pairs), BATCH):
+            chunk = pairs[i:i + BATCH]
+            batch = arrays(chunk)
+            del batch["targets"]
+            start, end, null = self.onnx(**batch) if self.onnx is not None else self._torch_scores(batch)
+            for j, p in enumerate(chunk):
+                n = len(p.layout.token)
+                out.append((np.asarray(start[j, :n]), np.asarray(end[j, :n]), float(null[j])))
         return out
+
+    def _torch_scores(self, batch: dict[str, np.ndarray]):
+        import torch
+
+        with torch.inference_mode():
+            start, end, null = self.head(**{k: torch.from_numpy(v) for k, v in batch.items()})
+        return start.numpy(), end.numpy(), null.numpy()
 
     def read(self, pairs: list[Pair], texts: list[str], k: int = 3,
              max_chars: int = MAX_ANSWER_CHARS) -> list[ReadSpan]:
