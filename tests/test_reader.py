@@ -90,10 +90,11 @@ def test_training_a_few_steps_lowers_the_loss(tmp_path, embedder):
     rs = load_squad(DATA / "cmrc2018_train_sample.json", "sample")
     src = PairSource(cached_features(rs, lambda: embedder, tmp_path))
     job = Job(src, list(range(len(rs.questions))), src.negatives())
-    cfg = TrainConfig(epochs=30, batch=8, lr=2e-3, max_steps=60, seed=7)
-    _, losses, _ = train_head([job], cfg, embedder.state_dim, log_every=1000)
-    assert len(losses) == 60
-    assert np.mean(losses[-10:]) < 0.7 * np.mean(losses[:10])
+    for cross in (False, True):  # True: the shipped head, attending over the question in every layer
+        cfg = TrainConfig(epochs=30, batch=8, lr=2e-3, max_steps=60, seed=7, cross=cross)
+        _, losses, _ = train_head([job], cfg, embedder.state_dim, log_every=1000)
+        assert len(losses) == 60
+        assert np.mean(losses[-10:]) < 0.7 * np.mean(losses[:10]), cross
 
 
 def _trial_slice(path, paragraphs: int):

@@ -8,7 +8,10 @@ marks words the question repeats, and two small layers read the result in contex
 are pointed at *characters*, not tokens: the encoder's pieces often cross
 word boundaries (``日在`` is one piece), so each character gets its token's state plus boundary
 features (first/last character of its piece, start/end of a jieba word, punctuation), and the
-start and end scorers learn where answers begin and end. About 0.9 M parameters.
+start and end scorers learn where answers begin and end. About 0.9 M parameters. The layers that
+attend over the question (:class:`Decoder`) are ``nn.TransformerDecoder``'s computation with its
+parameter names, written with free shapes so the head exports to ONNX for any batch and length
+(the app reads through ONNX Runtime, :mod:`qa.reader.onnx_head`).
 
 With ``joint`` (an experiment, not the shipped setting: see the README), the encoder's top
 layers run once more over the question and the passage *together*: layer 9's states of both
