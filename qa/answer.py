@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from . import answerability, evidence, expand
 from .citations import Citation, also_in, cite, cite_answer, lead_sentence
 from .index import Index
+from .laps import Laps
 from .people import TITLED_NAME, looks_like_name
 from .question import Question, analyze
 from .reader.batch import Pair
@@ -76,30 +77,25 @@ class Answerer:
 
     def answer(self, question: str) -> Answer:
         t0 = time.perf_counter()
-        self._timings = {}
+        self._laps = Laps()
         q = analyze(question, self.index.tokenizer)
-        self._lap("analysis", t0)
+        self._laps.lap("analysis")
         result = self._answer(q)
         result.lang = "en" if q.english else "zh-Hant" if is_traditional(q.text) else "zh"
         result.analysis = q.to_dict()
         result.elapsed_ms = round((time.perf_counter() - t0) * 1000, 1)
-        result.timings = self._timings
+        result.timings = dict(self._laps)
         return result
-
-    def _lap(self, stage: str, since: float) -> float:
-        now = time.perf_counter()
-        self._timings[stage] = round((now - since) * 1000, 2)
-        return now
 
     # -------------------------------------------------------------- steps
 
     def _answer(self, q: Question) -> Answer:
         if not self.index.chunks:
             return Answer(q.text, "", False, q.type, reason="empty_corpus")
-        t = time.perf_counter()
+        self._laps.restart()
         vectors, states = self.embedder.queries_with_states([q.norm])
-        t = self._lap("encode", t)
-        hits = retrieve(self.index, vectors[0], q, self.fusion, timings=self._timings)
+        self._laps.lap("encode")
+        hits = retrieve(self.index, vectors[0], q, self.fusion, laps=self._laps)
         result = self._answer_from(q, hits, states[0])
         result.retrieved = [h.story.id for h in hits]
         return result
@@ -118,10 +114,10 @@ class Answerer:
         if not passages:
             none.reason = "no_evidence"
             return none
-        t = time.perf_counter()
+        self._laps.restart()
         spans = self.reader.read([self._pair(q_states, p.chunk) for p in passages],
                                  [fold(p.text) for p in passages], k=1)
-        self._lap("read", t)
+        self._laps.lap("read")
         best = answerability.best(spans, passages)
         if best is None or not answerability.accept(best.margin, self.reader.threshold):
             none.score = round(best.score, 4) if best else 0.0
@@ -132,9 +128,9 @@ class Answerer:
             none.reason, none.detail = decline.reason, decline.detail
             return none
         start, end = passage.start + best.start, passage.start + best.end
-        t = time.perf_counter()
+        self._laps.restart()
         found = self._found(q, passage.story, start, end, best.score, [p.story for p in passages])
-        self._lap("citations", t)  # names and roles expanded, sentences cited
+        self._laps.lap("citations")  # names and roles expanded, sentences cited
         return found
 
     def _pair(self, q_states, chunk: int) -> Pair:

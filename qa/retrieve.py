@@ -7,13 +7,13 @@ beats one that does not, and every name or place of the question the story conta
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .dates import covers
 from .index import Index
+from .laps import Laps
 from .question import Question
 from .script import fold
 from .store import Where
@@ -72,24 +72,25 @@ def weighted_fusion(bm25: np.ndarray, dense: dict[int, float], n: int, alpha: fl
 
 
 def retrieve(index: Index, qvec: np.ndarray, q: Question, fusion: str = "weighted", limit: int = 10,
-             timings: dict | None = None, where: Where | None = None) -> list[StoryHit]:
+             laps: Laps | None = None, where: Where | None = None) -> list[StoryHit]:
     """Stories ranked for the question (``qvec``: its embedding), best first, each with its best chunks.
 
     Each retriever gives its best :data:`CANDIDATES` chunks through the index's store (files or
     Milvus, see :mod:`qa.store`), restricted to ``where`` when given; only those are fused, so
-    the work after the two searches does not grow with the corpus. ``timings`` receives the ms
-    spent on ``bm25``, ``dense`` and ``fusion``.
+    the work after the two searches does not grow with the corpus. ``laps`` receives the ms spent
+    on ``bm25``, ``dense`` and ``fusion``.
     """
     n = len(index.chunks)
     if n == 0:
         return []
-    clock = _Clock(timings)
+    laps = laps if laps is not None else Laps()
+    laps.restart()
     query_tokens = index.tokenizer(q.norm) + [k for k in q.keywords if k not in q.norm]
     k = min(CANDIDATES, n)
     bm25_scores, bm25_top = index.search.lexical(query_tokens, k, where)
-    clock.lap("bm25")
+    laps.lap("bm25")
     dense_scores, dense_top = index.search.dense(qvec, k, where)
-    clock.lap("dense")
+    laps.lap("dense")
     candidates = np.union1d(bm25_top, dense_top).astype(np.int64)
     if fusion == "rrf":
         fused = rank_fusion([bm25_top, dense_top], n)[candidates]
@@ -113,19 +114,8 @@ def retrieve(index: Index, qvec: np.ndarray, q: Question, fusion: str = "weighte
         hit.score = hit.chunks[0][1] + 0.1 * sum(s for _, s in hit.chunks[1:3])
         _apply_constraints(hit, q, CONSTRAINT_VOTE[fusion])
     ranked = sorted(hits.values(), key=lambda h: -h.score)
-    clock.lap("fusion")
+    laps.lap("fusion")
     return ranked[:limit]
-
-
-class _Clock:
-    def __init__(self, timings: dict | None):
-        self.timings, self.t = timings, time.perf_counter()
-
-    def lap(self, stage: str) -> None:
-        if self.timings is not None:
-            now = time.perf_counter()
-            self.timings[stage] = round((now - self.t) * 1000, 2)
-            self.t = now
 
 
 def _apply_constraints(hit: StoryHit, q: Question, vote: float) -> None:
