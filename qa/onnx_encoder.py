@@ -150,6 +150,22 @@ def _quantize(fp32: Path, out: Path) -> None:
         root.setLevel(level)
 
 
+def session(path: Path, threads: int, optimize: bool = True):
+    """An ONNX Runtime CPU session with ``threads`` threads (graph optimized at load unless the file
+    already is). Its threads never busy-wait between runs: spinning threads held the cores that
+    the next stage needed (dense search measured 15 ms instead of 1.5 after the encoder; 29 ms
+    instead of 14 at 100,000 chunks after the reader head)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.graph_optimization_level = (ort.GraphOptimizationLevel.ORT_ENABLE_ALL if optimize
+                                        else ort.GraphOptimizationLevel.ORT_DISABLE_ALL)
+    options.log_severity_level = 3
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
 class OnnxEncoder:
     """``run(input_ids, attention_mask) -> (last layer, reader layers)`` as numpy arrays.
 
@@ -172,18 +188,7 @@ class OnnxEncoder:
         self._workers: list | None = None
 
     def _session(self, threads: int):
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        preoptimized = self.path.name.endswith(".ort.onnx")
-        options.graph_optimization_level = (ort.GraphOptimizationLevel.ORT_DISABLE_ALL if preoptimized
-                                            else ort.GraphOptimizationLevel.ORT_ENABLE_ALL)
-        options.log_severity_level = 3
-        # no busy-waiting between runs: spinning threads would hold the cores FAISS, bm25s and the
-        # reader need right after the question's forward pass (dense search measured 15 ms, not 1.5)
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        return ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+        return session(self.path, threads, optimize=not self.path.name.endswith(".ort.onnx"))
 
     @staticmethod
     def _call(session, input_ids: np.ndarray, attention_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -74,15 +74,11 @@ class OnnxHead:
     """Called like the torch head, on numpy arrays: ``(start, end, null)`` logits."""
 
     def __init__(self, path: Path, threads: int | None = None):
-        import onnxruntime as ort
+        from ..onnx_encoder import session
 
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or max(1, os.cpu_count() or 1)
-        options.log_severity_level = 3
-        # no busy-waiting: spinning made the head 4 ms faster on its own (29 against 33 ms) but kept
-        # the cores from the next question's dense search (29 ms instead of 14 at 100,000 chunks)
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        # (spinning threads would make the head itself 4 ms faster, 29 against 33 ms, but slow the
+        # next question's dense search: see ``session``)
+        self.session = session(path, threads or max(1, os.cpu_count() or 1))
 
     def __call__(self, **arrays: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         start, end, null = self.session.run(None, {name: arrays[name] for name in INPUTS})

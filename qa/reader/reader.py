@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .batch import Pair, arrays
+from .batch import Pair, arrays, head_inputs
 from .decode import MAX_ANSWER_CHARS, best_spans
 
 if TYPE_CHECKING:
@@ -111,8 +111,7 @@ class Reader:
         out = []
         for i in range(0, len(pairs), BATCH):
             chunk = pairs[i:i + BATCH]
-            batch = arrays(chunk)
-            del batch["targets"]
+            batch = head_inputs(arrays(chunk))
             start, end, null = self.onnx(**batch) if self.onnx is not None else self._torch_scores(batch)
             for j, p in enumerate(chunk):
                 n = len(p.layout.token)
