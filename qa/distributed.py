@@ -95,9 +95,7 @@ class RayEmbedder:
 
     def __init__(self, address: str | None, model: str | None, encoder: str | None, workers: int | None = None,
                  threads: int = 2):
-        from transformers import AutoConfig
-
-        from .embedder import READER_LAYERS, model_id
+        from .embedder import model_config, model_id, model_shape
         from .model_store import model_key, resolve_model
         from .settings import DEFAULT_ENCODER
 
@@ -106,10 +104,7 @@ class RayEmbedder:
         self.model_id = model_id(model, self.encoder)
         path, self.source = resolve_model(model_key(model))
         self.source = f"{self.source} (embedded on Ray)"
-        config = AutoConfig.from_pretrained(path)
-        self.layers = tuple(min(layer, config.num_hidden_layers) for layer in READER_LAYERS)
-        self.dim = config.hidden_size
-        self.state_dim = len(self.layers) * config.hidden_size
+        self.dim, self.layers, self.state_dim = model_shape(model_config(path))
         cpus = int(self.ray.cluster_resources().get("CPU", 1))
         self.threads = max(1, min(threads, cpus))
         self.workers = workers or max(1, cpus // self.threads)

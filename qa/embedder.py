@@ -82,10 +82,8 @@ class Embedder:
         self.max_tokens = min(MAX_TOKENS, self._tokenizer.model_max_length or MAX_TOKENS,
                               getattr(config, "max_position_embeddings", MAX_TOKENS + 2) - 2)
         self.batch_size = batch_size or BATCH[encoder]
-        self.dim = config.hidden_size
         self._e5 = "e5" in self.model_id.lower() or "e5" in self.path.lower()
-        self.layers = tuple(min(layer, config.num_hidden_layers) for layer in READER_LAYERS)
-        self.state_dim = len(self.layers) * config.hidden_size
+        self.dim, self.layers, self.state_dim = model_shape(config)
         self.threads = threads or max(1, os.cpu_count() or 1)
         self._torch_model = None
         self._onnx = None
@@ -197,6 +195,12 @@ def model_config(path: str):
     import transformers
 
     return transformers.AutoConfig.from_pretrained(path)
+
+
+def model_shape(config) -> tuple[int, tuple[int, ...], int]:
+    """(embedding size, the layers the reader reads, token-state size) of a model's config."""
+    layers = tuple(min(layer, config.num_hidden_layers) for layer in READER_LAYERS)
+    return config.hidden_size, layers, len(layers) * config.hidden_size
 
 
 def load_tokenizer(path: str):

@@ -127,9 +127,10 @@ def _export(model_path: str, layers: tuple[int, ...], out: Path) -> None:
 
 def _fuse(model_path: str, raw: Path, out: Path) -> None:
     from onnxruntime.transformers.optimizer import optimize_model
-    from transformers import AutoConfig
 
-    cfg = AutoConfig.from_pretrained(model_path)
+    from .embedder import model_config
+
+    cfg = model_config(model_path)
     fused = optimize_model(str(raw), model_type="bert", num_heads=cfg.num_attention_heads,
                            hidden_size=cfg.hidden_size, opt_level=1)
     fused.save_model_to_file(str(out))
