@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
+from qa.cli import add_index_options  # noqa: E402
 from qa.logs import configure as configure_logging  # noqa: E402
 from qa.pipeline import Pipeline  # noqa: E402
 from qa.settings import SettingError, Settings  # noqa: E402
@@ -19,12 +19,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                                 epilog="example: python app.py --port 8080 --corpus corpus")
     p.add_argument("--host", help="default: $QA_HOST or 127.0.0.1")
     p.add_argument("--port", help="default: $QA_PORT or 7860")
-    p.add_argument("--corpus", type=Path, help="corpus folder (default: $QA_CORPUS or ./corpus)")
-    p.add_argument("--index", type=Path, help="index folder (default: $QA_INDEX or ./index)")
-    p.add_argument("--model", help="embedding model, a hub name or a local folder (default: $QA_MODEL)")
-    p.add_argument("--encoder", help="how the encoder runs: torch, onnx or onnx-int8 "
-                                     "(default: $QA_ENCODER or onnx-int8)")
-    p.add_argument("--reader", type=Path, help="reader weights (default: $QA_READER or the shipped weights)")
+    add_index_options(p)  # --corpus, --index, --model, --encoder, --store, --milvus-uri, --fusion, --reader
     return p.parse_args(argv)
 
 

@@ -19,7 +19,9 @@ def _add_corpus_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--corpus", type=Path, help="corpus folder (default: $QA_CORPUS or ./corpus)")
 
 
-def _add_index_options(p: argparse.ArgumentParser) -> None:
+def add_index_options(p: argparse.ArgumentParser) -> None:
+    """The options that say which corpus, index, model, encoder, store and reader (the CLI's
+    commands and ``app.py`` alike)."""
     _add_corpus_option(p)
     p.add_argument("--index", type=Path, help="index folder (default: $QA_INDEX or ./index)")
     p.add_argument("--model", help="embedding model: a hub name or a local folder "
@@ -53,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _command(sub, "build", "Build or update the index (only changed files are re-embedded)",
                  "qa build --corpus corpus --index index")
-    _add_index_options(p)
+    add_index_options(p)
     p.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
                    help="read, chunk and embed on a Ray cluster (ADDRESS, e.g. ray://host:10001; "
                         "none: a local Ray instance); needs `pip install -e .[scale]`")
@@ -61,12 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _command(sub, "info", "Show the index: corpus, path, model and its source, stories, chunks, when built",
                  "qa info --index index")
-    _add_index_options(p)
+    add_index_options(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_info, needs_corpus=False)
 
     p = _command(sub, "ask", "Answer a question with numbered citations", 'qa ask "二七区区长是谁?" --json')
-    _add_index_options(p)
+    add_index_options(p)
     p.add_argument("question", nargs="?", help="the question (omit with --jsonl)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--jsonl", action="store_true", help="read one question a line from stdin, "
@@ -77,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _command(sub, "eval", "Evaluate on a question file, or on a SQuAD-format set with --squad",
                  "qa eval tests/data/dev_qa.jsonl; qa eval --squad tests/data/cmrc2018_trial.json")
-    _add_index_options(p)
+    add_index_options(p)
     p.add_argument("file", type=Path)
     p.add_argument("--squad", action="store_true", help="FILE is SQuAD format (e.g. CMRC 2018)")
     p.add_argument("--limit", type=int, help="ask only the first N questions")

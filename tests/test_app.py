@@ -198,3 +198,15 @@ def test_post_and_followups_through_the_api(app_url):
         raise AssertionError("expected a 400")
     except urllib.error.HTTPError as e:
         assert e.code == 400
+
+
+def test_app_takes_the_same_index_options_as_the_cli(tmp_path):
+    """The README's ``python app.py --store milvus --milvus-uri …`` reaches the settings."""
+    from app import parse_args
+    from qa.settings import Settings
+
+    args = parse_args(["--store", "milvus", "--milvus-uri", str(tmp_path / "m.db"), "--encoder", "torch",
+                       "--fusion", "rrf", "--port", "8081"])
+    s = Settings.resolve(vars(args))
+    assert (s.store, s.milvus_uri, s.encoder, s.fusion, s.port) == ("milvus", str(tmp_path / "m.db"), "torch",
+                                                                     "rrf", 8081)
