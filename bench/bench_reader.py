@@ -20,7 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qa.evaluate import percentile  # noqa: E402
+from measure import latency_by_stage  # noqa: E402  (bench/measure.py)
+
 from qa.pipeline import Pipeline  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
@@ -39,17 +40,11 @@ def main() -> int:
         _ = pipe.answerer
         for q in questions:  # warm-up: jieba dictionaries, layouts, allocator
             pipe.answer(q)
-        total, stages = [], {}
-        for _ in range(args.repeat):
-            for q in questions:
-                r = pipe.answer(q)
-                total.append(r.elapsed_ms)
-                for k, v in r.timings.items():
-                    stages.setdefault(k, []).append(v)
+        latency = latency_by_stage([pipe.answer(q) for _ in range(args.repeat) for q in questions])
+    total = latency.pop("total")
     out = {"questions": len(questions), "repeat": args.repeat,
-           "total_ms": {"p50": round(percentile(total, 50), 1), "p95": round(percentile(total, 95), 1)},
-           "stages_ms": {k: {"p50": round(percentile(v, 50), 1), "p95": round(percentile(v, 95), 1)}
-                         for k, v in stages.items()}}
+           "total_ms": {"p50": total[0], "p95": total[1]},
+           "stages_ms": {k: {"p50": v[0], "p95": v[1]} for k, v in latency.items()}}
     out["reader_adds_ms_p50"] = out["stages_ms"].get("read", {}).get("p50", 0.0)
     if args.json:
         print(json.dumps(out, indent=1))
@@ -57,7 +52,7 @@ def main() -> int:
         print(f"{'stage':10s} {'p50 ms':>8s} {'p95 ms':>8s}")
         for k, v in out["stages_ms"].items():
             print(f"{k:10s} {v['p50']:8.1f} {v['p95']:8.1f}")
-        print(f"{'total':10s} {out['total_ms']['p50']:8.1f} {out['total_ms']['p95']:8.1f}")
+        print(f"{'total':10s} {total[0]:8.1f} {total[1]:8.1f}")
     return 0
 
 

@@ -36,20 +36,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qa.evaluate import percentile, squad_stories, write_stories_file  # noqa: E402
+from measure import latency_by_stage, rss_mb  # noqa: E402  (bench/measure.py)
+
+from qa.evaluate import squad_stories, write_stories_file  # noqa: E402
 from qa.pipeline import Pipeline  # noqa: E402
 from qa.settings import ENCODERS, Settings  # noqa: E402
 
 TRIAL = ROOT / "tests" / "data" / "cmrc2018_trial.json"
-STAGES = ("analysis", "encode", "bm25", "dense", "fusion", "read", "citations")
-
-
-def peak_rss_mb(pid: int | str = "self") -> float:
-    """Peak resident memory of a live process (VmHWM), in MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return 0.0
 
 
 def folder_mb(path: Path) -> float:
@@ -129,19 +122,9 @@ def corpus_run(name: str, corpus: Path, questions: list[str], work: Path, repeat
     pipe = Pipeline(settings, progress=False)
     for q in questions[:10]:  # warm-up
         pipe.answer(q)
-    total, stages = [], {s: [] for s in STAGES}
-    for _ in range(repeat):
-        for q in questions:
-            r = pipe.answer(q)
-            total.append(r.elapsed_ms)
-            for s in STAGES:
-                if s in r.timings:
-                    stages[s].append(r.timings[s])
-    out["questions"] = len(questions) * repeat
-    out["latency_ms"] = {"total": [round(percentile(total, 50), 1), round(percentile(total, 95), 1)]}
-    for s, v in stages.items():
-        if v:
-            out["latency_ms"][s] = [round(percentile(v, 50), 1), round(percentile(v, 95), 1)]
+    answers = [pipe.answer(q) for _ in range(repeat) for q in questions]
+    out["questions"] = len(answers)
+    out["latency_ms"] = latency_by_stage(answers)
     out.update(cold_start(corpus, index, questions[0]))
     return out
 
@@ -166,7 +149,7 @@ def cold_start(corpus: Path, index: Path, question: str) -> dict:
             except OSError:
                 time.sleep(0.1)
         seconds = time.perf_counter() - t
-        rss = peak_rss_mb(proc.pid)
+        rss = rss_mb(pid=proc.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=30)

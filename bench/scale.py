@@ -33,17 +33,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from measure import latency_by_stage, p50_p95, rss_mb  # noqa: E402  (bench/measure.py)
+
 from qa.evaluate import percentile  # noqa: E402
 
-STAGES = ("analysis", "encode", "bm25", "dense", "fusion", "read", "citations")
 NOISE = 0.01
-
-
-def rss_mb(key: str = "VmHWM") -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return 0.0
 
 
 def serving_rss() -> float:
@@ -169,20 +163,11 @@ def latency(index, features, n: int, rng: np.random.Generator) -> dict:
     chosen = [qs[i] for i in rng.choice(len(qs), n, replace=False)]
     for q, _ in chosen[:10]:
         answerer.answer(q)
-    total, stages, hit = [], {s: [] for s in STAGES}, 0
-    for q, sid in chosen:
-        r = answerer.answer(q)
-        total.append(r.elapsed_ms)
-        hit += bool(r.retrieved) and r.retrieved[0].split("~")[0] == sid
-        for s in STAGES:
-            if s in r.timings:
-                stages[s].append(r.timings[s])
-    out = {"questions": n, "answerer_load_s": round(load_s, 1), "story_recall@1": round(hit / n, 3),
-           "latency_ms": {"total": [round(percentile(total, 50), 1), round(percentile(total, 95), 1)]}}
-    for s, v in stages.items():
-        if v:
-            out["latency_ms"][s] = [round(percentile(v, 50), 1), round(percentile(v, 95), 1)]
-    return out
+    answers = [answerer.answer(q) for q, _ in chosen]
+    hit = sum(bool(r.retrieved) and r.retrieved[0].split("~")[0] == sid
+              for r, (_, sid) in zip(answers, chosen, strict=True))
+    return {"questions": n, "answerer_load_s": round(load_s, 1), "story_recall@1": round(hit / n, 3),
+            "latency_ms": latency_by_stage(answers)}
 
 
 def search_compare(db: np.ndarray, queries: np.ndarray, label: str) -> dict:
@@ -245,8 +230,8 @@ def bm25_million(data: Path, total: int) -> dict:
         s = bm25.scores(q)
         np.argpartition(-s, 100)[:100]
         times.append((time.perf_counter() - t) * 1000)
-    return {"chunks": total, "build_s": round(build_s, 1), "query_ms": [round(percentile(times, 50), 1),
-            round(percentile(times, 95), 1)], "rss_added_mb": round(after - before, 1), "peak_rss_mb": rss_mb()}
+    return {"chunks": total, "build_s": round(build_s, 1), "query_ms": p50_p95(times),
+            "rss_added_mb": round(after - before, 1), "peak_rss_mb": rss_mb()}
 
 
 def main() -> int:
