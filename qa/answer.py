@@ -21,7 +21,7 @@ from .laps import Laps
 from .people import TITLED_NAME, looks_like_name
 from .question import Question, analyze
 from .reader.batch import Pair
-from .reader.chars import CharLayout, char_layout
+from .reader.chars import CharLayout, char_layout, question_overlap
 from .reader.reader import Reader
 from .retrieve import StoryHit, retrieve
 from .script import fold, is_traditional
@@ -115,7 +115,7 @@ class Answerer:
             none.reason = "no_evidence"
             return none
         self._laps.restart()
-        spans = self.reader.read([self._pair(q_states, p.chunk) for p in passages],
+        spans = self.reader.read([self._pair(q, q_states, p.chunk) for p in passages],
                                  [fold(p.text) for p in passages], k=1)
         self._laps.lap("read")
         best = answerability.best(spans, passages)
@@ -133,14 +133,16 @@ class Answerer:
         self._laps.lap("citations")  # names and roles expanded, sentences cited
         return found
 
-    def _pair(self, q_states, chunk: int) -> Pair:
+    def _pair(self, q: Question, q_states, chunk: int) -> Pair:
         st = self.index.tokens.chunk(chunk)
+        text = fold(self.index.chunks[chunk].text)
         layout = self._layouts.get(chunk)
         if layout is None:
-            layout = self._layouts[chunk] = char_layout(fold(self.index.chunks[chunk].text), st.offsets)
+            layout = self._layouts[chunk] = char_layout(text, st.offsets)
             if len(self._layouts) > LAYOUT_CACHE:
                 self._layouts.popitem(last=False)
-        return Pair(st.states, st.ids, q_states.states, q_states.ids, layout)
+        return Pair(st.states, st.ids, q_states.states, q_states.ids, layout,
+                    overlap=question_overlap(text, q.norm))
 
     def _found(self, q: Question, story, start: int, end: int, score: float, read: list) -> Answer:
         people = expand.people_list(story, start, end, self.known_names)

@@ -6,7 +6,8 @@ import random
 import numpy as np
 import pytest
 
-from qa.reader.chars import char_layout
+from qa.question import analyze
+from qa.reader.chars import char_layout, question_overlap
 from qa.reader.decode import best_spans, tidy
 from qa.reader.train import platt
 from qa.token_store import dequantize, quantize
@@ -39,6 +40,15 @@ def test_invalid_characters_never_start_or_end_an_answer():
     assert all(a >= 1 for a, _, _ in spans)
 
 
+def test_an_answer_never_crosses_a_line_break():
+    text = "第一段甲乙\n丙丁第二段"
+    start, end = np.zeros(len(text)), np.zeros(len(text))
+    start[3], end[7] = 5.0, 5.0   # the best pair would run from 甲 across the break to 丁
+    valid = np.array([ch != "\n" for ch in text])
+    spans = best_spans(start, end, -10.0, valid, text, k=5)
+    assert spans and all("\n" not in text[a:b] for a, b, _ in spans)
+
+
 def test_tidy_trims_punctuation_but_keeps_a_quoted_title():
     text = "，《三体》。"
     assert text[slice(*tidy(0, len(text), text))] == "《三体》"
@@ -56,6 +66,26 @@ def test_every_character_knows_its_token_and_the_word_boundaries():
     assert tok_first.tolist() == [1, 0, 1, 0, 1, 0] and tok_last.tolist() == [0, 1, 0, 1, 0, 1]
     # jieba cuts 15日|在|越南 while the encoder's piece is 日在: the end of 日 is a word end
     assert word_end[2] == 1 and word_start[3] == 1
+
+
+def test_question_overlap_marks_repeated_characters_and_two_character_words():
+    f = question_overlap("区长丁晓永,区委书记", "区长是谁?")
+    assert f[:, 0].tolist() == [1, 1, 0, 0, 0, 0, 1, 0, 0, 0]   # 区 长 ... 区
+    assert f[:, 1].tolist() == [1, 1, 0, 0, 0, 0, 0, 0, 0, 0]   # only 区长 is a shared pair
+    assert not question_overlap("谁?", "谁?")[1].any()          # punctuation never matches
+    assert question_overlap("CEO是", "ceo")[:3, 1].all()        # case folded
+
+
+def test_token_features_are_the_maximum_over_their_characters():
+    import torch
+
+    from qa.reader.model import _token_max
+
+    feats = torch.tensor([[[1.0, 0.0], [0.0, 1.0], [0.0, 0.0], [1.0, 1.0]]])
+    char_tok = torch.tensor([[0, 0, 1, 2]])
+    mask = torch.tensor([[True, True, True, False]])  # the last character may not be read
+    out = _token_max(feats, char_tok, mask, torch.ones(1, 4, dtype=torch.bool))
+    assert out[0].tolist() == [[1, 1], [0, 0], [0, 0], [0, 0]]
 
 
 def test_blanks_are_not_answer_characters():
@@ -195,7 +225,7 @@ def test_adding_joint_layers_starts_from_the_same_answers(embedder):
     inputs = dict(p_states=torch.randn(b, tp, 1152), p_mask=torch.ones(b, tp, dtype=torch.bool),
                   p_ids=torch.randint(5, 99, (b, tp)), q_states=torch.randn(b, tq, 1152),
                   q_mask=torch.ones(b, tq, dtype=torch.bool), q_ids=torch.randint(5, 99, (b, tq)),
-                  char_tok=torch.randint(0, tp, (b, tc)), char_feats=torch.rand(b, tc, 6),
+                  char_tok=torch.randint(0, tp, (b, tc)), char_feats=torch.rand(b, tc, 8),
                   char_mask=torch.ones(b, tc, dtype=torch.bool))
     with torch.no_grad():
         for a, c in zip(head(**inputs), joint(**inputs), strict=True):
@@ -212,10 +242,11 @@ def test_onnx_head_reads_as_the_torch_head(pipeline):
     assert (fast.threshold, fast.calibration) == (slow.threshold, slow.calibration)
     answerer = pipeline.answerer
     for question in ("7月18日的会议谁参加了?", "Who hosted the flood-control meeting?"):
-        q = pipeline.embedder.queries_with_states([question])[1][0]
+        asked = analyze(question, pipeline.index.tokenizer)
+        q = pipeline.embedder.queries_with_states([asked.norm])[1][0]
         chunks = list(range(len(pipeline.index.chunks)))[:13]  # batches of 13 and of 3: shapes vary
         for batch in (chunks, chunks[:3]):
-            pairs = [answerer._pair(q, c) for c in batch]
+            pairs = [answerer._pair(asked, q, c) for c in batch]
             for (s1, e1, n1), (s2, e2, n2) in zip(fast.scores(pairs), slow.scores(pairs), strict=True):
                 assert np.allclose(s1, s2, atol=1e-3) and np.allclose(e1, e2, atol=1e-3) and abs(n1 - n2) < 1e-3
             texts = [pipeline.index.chunks[c].text for c in batch]

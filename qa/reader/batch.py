@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .chars import CharLayout
+from .chars import OVERLAP_FEATURES, CharLayout
 
 
 @dataclass
@@ -17,6 +17,7 @@ class Pair:
     q_ids: np.ndarray
     layout: CharLayout
     target: tuple[int, int] = (-1, -1)  # first and last answer character, or no answer
+    overlap: np.ndarray | None = None   # (chars, 2) what the question repeats (chars.question_overlap)
 
 
 def collate(pairs: list[Pair]) -> dict:
@@ -40,8 +41,8 @@ def arrays(pairs: list[Pair]) -> dict[str, np.ndarray]:
     p_mask = np.zeros((b, tp), bool)
     q_mask = np.zeros((b, tq), bool)
     char_tok = np.zeros((b, tc), np.int64)
-    char_feats = np.zeros((b, tc, pairs[0].layout.features.shape[1] if len(pairs[0].layout.token) else 6),
-                          np.float32)
+    width = pairs[0].layout.features.shape[1] if len(pairs[0].layout.token) else 6
+    char_feats = np.zeros((b, tc, width + OVERLAP_FEATURES), np.float32)  # layout, then overlap
     char_mask = np.zeros((b, tc), bool)
     targets = np.full((b, 2), -1, np.int64)
     for i, p in enumerate(pairs):
@@ -52,7 +53,9 @@ def arrays(pairs: list[Pair]) -> dict[str, np.ndarray]:
         p_mask[i, :n], q_mask[i, :m] = True, True
         if c:
             char_tok[i, :c] = p.layout.token
-            char_feats[i, :c] = p.layout.features
+            char_feats[i, :c, :width] = p.layout.features
+            if p.overlap is not None:
+                char_feats[i, :c, width:] = p.overlap
             char_mask[i, :c] = p.layout.valid
         targets[i] = p.target
     return dict(p_states=p_states, p_mask=p_mask, p_ids=p_ids, q_states=q_states, q_mask=q_mask, q_ids=q_ids,

@@ -4,6 +4,10 @@ The reader scores characters, so an answer can end inside an encoder piece (``15
 ``15`` ``日在``). Each character knows the token that covers it and six features: first and
 last character of that token, start and end of a jieba word, punctuation, and digit or Latin.
 Which boundaries answers respect is learned from the training data, not ruled.
+
+:func:`question_overlap` adds what the frozen encoder cannot see, since it reads the passage
+without the question: which characters the question repeats, alone and as two-character words
+(DrQA's "exact match" features, per character). How much they count is learned.
 """
 
 from __future__ import annotations
@@ -76,3 +80,26 @@ def char_layout(text: str, offsets: np.ndarray) -> CharLayout:
         features[i, 5] = bool(_ALNUM.match(ch))
     valid = covered & ~np.array([ch.isspace() for ch in text], bool) if n else covered
     return CharLayout(token, features, valid)
+
+
+OVERLAP_FEATURES = 2
+
+
+def _key(ch: str) -> str:
+    return "" if is_punct(ch) else ch.lower()
+
+
+def question_overlap(text: str, question: str) -> np.ndarray:
+    """(chars, 2) float32: the character occurs in the question; it is part of a two-character
+    sequence the question also has."""
+    q = [_key(c) for c in question]
+    chars = {c for c in q if c}
+    pairs = {(a, b) for a, b in zip(q, q[1:], strict=False) if a and b}
+    t = [_key(c) for c in text]
+    out = np.zeros((len(t), OVERLAP_FEATURES), np.float32)
+    for i, c in enumerate(t):
+        if c and c in chars:
+            out[i, 0] = 1.0
+            if i + 1 < len(t) and (c, t[i + 1]) in pairs:
+                out[i, 1] = out[i + 1, 1] = 1.0
+    return out

@@ -15,7 +15,8 @@ def best_spans(start: np.ndarray, end: np.ndarray, null: float, valid: np.ndarra
     """The ``k`` best (first char, end char exclusive, margin) spans, margin = span - no answer.
 
     A span scores ``start[i] + end[j]``; "no answer" scores ``2 * null``. With ``text``, spans
-    are tidied (:func:`tidy`) and duplicates after tidying dropped.
+    stay inside one paragraph (no answer in the training data crosses a line break), are tidied
+    (:func:`tidy`) and duplicates after tidying dropped.
     """
     n = len(start)
     if n == 0 or not valid.any():
@@ -25,6 +26,8 @@ def best_spans(start: np.ndarray, end: np.ndarray, null: float, valid: np.ndarra
     width = min(max_chars, n)
     e_pad = np.concatenate([e, np.full(width, -np.inf)])
     pair = s[:, None] + e_pad[np.arange(n)[:, None] + np.arange(width)[None, :]]  # pair[i, w] = s[i] + e[i+w]
+    if text is not None and "\n" in text:
+        pair[np.arange(width)[None, :] >= _to_break(text)[:, None]] = -np.inf
     flat = pair.ravel()
     top = min(len(flat), 8 * k)
     cand = np.argpartition(-flat, top - 1)[:top]
@@ -42,6 +45,18 @@ def best_spans(start: np.ndarray, end: np.ndarray, null: float, valid: np.ndarra
         out.append((a, b, float(score - 2 * null)))
         if len(out) == k:
             break
+    return out
+
+
+def _to_break(text: str) -> np.ndarray:
+    """For every character, how many characters from it to the next line break (or the end)."""
+    n = len(text)
+    out = np.empty(n, np.int64)
+    nxt = n
+    for i in range(n - 1, -1, -1):
+        if text[i] == "\n":
+            nxt = i
+        out[i] = nxt - i
     return out
 
 

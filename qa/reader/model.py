@@ -29,7 +29,8 @@ import torch.nn.functional as F
 from torch import nn
 
 NO_MATCH_IDS = (0, 1, 2, 3, 6)  # <s> <pad> </s> <unk> and the lone word marker "▁": no match flag
-CHAR_FEATURES = 6
+CHAR_FEATURES = 6     # boundary features of a character (chars.char_layout)
+OVERLAP_FEATURES = 2  # what the question repeats (chars.question_overlap), after them in ``char_feats``
 
 
 class BertBlock(nn.Module):
@@ -147,10 +148,14 @@ class JointLayers(nn.Module):
 class ReaderHead(nn.Module):
     def __init__(self, in_dim: int = 1152, dim: int = 128, heads: int = 4, layers: int = 2,
                  dropout: float = 0.1, cross: bool = False, joint: int = 0, joint_from: int = 1,
-                 hidden: int = 384):
+                 hidden: int = 384, overlap: bool = False):
         super().__init__()
         self.config = dict(in_dim=in_dim, dim=dim, heads=heads, layers=layers, dropout=dropout, cross=cross,
-                           joint=joint, joint_from=joint_from, hidden=hidden)
+                           joint=joint, joint_from=joint_from, hidden=hidden, overlap=overlap)
+        # overlap: read the question-overlap features too (per character, and their maximum per
+        # token beside the token-id match flag); heads trained without them ignore those columns
+        self.overlap = overlap
+        extra = OVERLAP_FEATURES if overlap else 0
         # joint: how many top encoder layers rerun jointly; joint_from: which block of the
         # input states (0, 1, 2 = layers 6, 9, 12) feeds them
         self.joint = JointLayers(joint, hidden) if joint else None
@@ -159,7 +164,7 @@ class ReaderHead(nn.Module):
         self.p_proj = nn.Sequential(nn.Linear(width, dim), nn.GELU(), nn.LayerNorm(dim), nn.Dropout(dropout))
         self.q_proj = nn.Sequential(nn.Linear(width, dim), nn.GELU(), nn.LayerNorm(dim), nn.Dropout(dropout))
         self.att = nn.Linear(dim, dim, bias=False)
-        self.fuse = nn.Sequential(nn.Linear(4 * dim + 1, dim), nn.GELU(), nn.LayerNorm(dim))
+        self.fuse = nn.Sequential(nn.Linear(4 * dim + 1 + extra, dim), nn.GELU(), nn.LayerNorm(dim))
         self.cross = cross
         if cross:  # every layer also attends over the question again
             self.encoder = Decoder(dim, heads, 2 * dim, dropout, layers)
@@ -167,7 +172,7 @@ class ReaderHead(nn.Module):
             layer = nn.TransformerEncoderLayer(dim, heads, 2 * dim, dropout, batch_first=True, norm_first=True)
             self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(dim)
-        self.char_in = nn.Linear(dim + CHAR_FEATURES, dim)
+        self.char_in = nn.Linear(dim + CHAR_FEATURES + extra, dim)
         self.start = nn.Sequential(nn.GELU(), nn.Linear(dim, 1))
         self.end = nn.Sequential(nn.Linear(2 * dim, dim), nn.GELU(), nn.Linear(dim, 1))
         self.null = nn.Sequential(nn.Linear(3 * dim, dim), nn.GELU(), nn.Linear(dim, 1))
@@ -193,7 +198,12 @@ class ReaderHead(nn.Module):
         for i in NO_MATCH_IDS:
             keep = keep & (p_ids != i)  # not in place: exports to ONNX
         match = (match.any(-1) & keep).unsqueeze(-1).float()
-        h = self.fuse(torch.cat([p, q_aware, p * q_aware, p - q_aware, match], dim=-1))
+        features = [p, q_aware, p * q_aware, p - q_aware, match]
+        if self.overlap:
+            features.append(_token_max(char_feats[..., CHAR_FEATURES:], char_tok, char_mask, p_mask))
+        else:
+            char_feats = char_feats[..., :CHAR_FEATURES]
+        h = self.fuse(torch.cat(features, dim=-1))
         if self.cross:
             h = self.norm(self.encoder(h, q, ~p_mask, ~q_mask))
         else:
@@ -212,6 +222,14 @@ class ReaderHead(nn.Module):
         q_mean = (q * qm).sum(1) / qm.sum(1).clamp(min=1)
         null = self.null(torch.cat([mean, maxed, q_mean], dim=-1)).squeeze(-1)
         return start, end, null
+
+
+def _token_max(feats: torch.Tensor, char_tok: torch.Tensor, char_mask: torch.Tensor,
+               p_mask: torch.Tensor) -> torch.Tensor:
+    """(batch, tokens, k): each token's maximum of its characters' features (0 for none)."""
+    positions = torch.ones_like(p_mask[0], dtype=torch.long).cumsum(0) - 1  # 0..tokens-1, traced as such
+    own = (char_tok[:, :, None] == positions[None, None, :]) & char_mask[:, :, None]
+    return (own[:, :, :, None].float() * feats[:, :, None, :]).amax(1)
 
 
 def with_joint(head: ReaderHead, bert_layers, joint_from: int = 1) -> ReaderHead:

@@ -20,6 +20,7 @@ from ..settings import model_cache
 
 log = logging.getLogger("qa.reader")
 
+FORMAT = b"2"  # the inputs' layout (2: char_feats carry the question-overlap columns)
 INPUTS = ("p_states", "p_mask", "p_ids", "q_states", "q_mask", "q_ids", "char_tok", "char_feats", "char_mask")
 _AXES = {"p_states": ("tp",), "p_mask": ("tp",), "p_ids": ("tp",), "q_states": ("tq",), "q_mask": ("tq",),
          "q_ids": ("tq",), "char_tok": ("c",), "char_feats": ("c",), "char_mask": ("c",),
@@ -30,7 +31,7 @@ def head_file(weights: Path) -> Path:
     """Where the ONNX export of ``weights`` lives (made by :func:`export` when missing)."""
     import onnxruntime
 
-    h = hashlib.sha256(Path(weights).read_bytes() + onnxruntime.__version__.encode()).hexdigest()[:16]
+    h = hashlib.sha256(Path(weights).read_bytes() + onnxruntime.__version__.encode() + FORMAT).hexdigest()[:16]
     return model_cache() / f"reader-{h}.onnx"
 
 
@@ -39,7 +40,7 @@ def export(head, out: Path) -> Path:
     import torch
 
     from .batch import Pair, collate
-    from .chars import CharLayout
+    from .chars import OVERLAP_FEATURES, CharLayout
 
     dim = head.config["in_dim"]
     rng = np.random.default_rng(0)
@@ -47,7 +48,8 @@ def export(head, out: Path) -> Path:
     def pair(tp: int, tq: int, chars: int) -> Pair:
         layout = CharLayout(np.arange(chars) % tp, rng.random((chars, 6), dtype=np.float32), np.ones(chars, bool))
         return Pair(rng.standard_normal((tp, dim)).astype(np.float32), rng.integers(5, 999, tp),
-                    rng.standard_normal((tq, dim)).astype(np.float32), rng.integers(5, 999, tq), layout)
+                    rng.standard_normal((tq, dim)).astype(np.float32), rng.integers(5, 999, tq), layout,
+                    overlap=(rng.random((chars, OVERLAP_FEATURES)) > 0.5).astype(np.float32))
 
     inputs = collate([pair(9, 5, 14), pair(7, 4, 11)])
 

@@ -24,7 +24,7 @@ import torch
 from ..evaluate import exact_match, f1_score
 from . import sets
 from .batch import Pair, collate, head_inputs
-from .chars import CharLayout, char_layout
+from .chars import CharLayout, char_layout, question_overlap
 from .data import ReadingSet
 from .features import SetFeatures, cached_features
 from .model import ReaderHead, span_loss, with_joint
@@ -58,7 +58,8 @@ class PairSource:
         if answer:
             target = self.target(q, p)
         return Pair(P.states[P.rows(p)], P.ids[P.rows(p)], Q.states[Q.rows(q)], Q.ids[Q.rows(q)],
-                    self.layout(p), target)
+                    self.layout(p), target,
+                    question_overlap(self.data.passages[p].text, self.data.questions[q].question))
 
     def target(self, q: int, p: int) -> tuple[int, int]:
         """First and last answer character, moved inwards onto characters an answer may use."""
@@ -107,6 +108,7 @@ class TrainConfig:
     dim: int = 128
     layers: int = 2
     cross: bool = False
+    overlap: bool = True               # question-overlap features (chars.question_overlap)
     joint: int = 0                     # top encoder layers fine-tuned jointly in a second stage
     joint_epochs: int = 2
     joint_lr: float = 1e-4             # for the encoder layers; the head gets joint_head_lr
@@ -168,7 +170,7 @@ def train_head(jobs: list[Job], cfg: TrainConfig, in_dim: int, evaluate=None, lo
     seed_everything(cfg.seed)
     rng = random.Random(cfg.seed)
     if head is None:
-        head = ReaderHead(in_dim=in_dim, dim=cfg.dim, layers=cfg.layers, cross=cfg.cross)
+        head = ReaderHead(in_dim=in_dim, dim=cfg.dim, layers=cfg.layers, cross=cfg.cross, overlap=cfg.overlap)
         groups = [{"params": list(head.parameters()), "lr": cfg.lr}]
         epochs = cfg.epochs
     else:
