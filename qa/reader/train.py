@@ -108,7 +108,7 @@ class TrainConfig:
     dim: int = 128
     layers: int = 2
     cross: bool = False
-    overlap: bool = True               # question-overlap features (chars.question_overlap)
+    overlap: bool = False              # question-overlap features (chars.question_overlap): measured, not shipped
     joint: int = 0                     # top encoder layers fine-tuned jointly in a second stage
     joint_epochs: int = 2
     joint_lr: float = 1e-4             # for the encoder layers; the head gets joint_head_lr
