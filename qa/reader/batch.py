@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .chars import OVERLAP_FEATURES, CharLayout
+from .chars import CHAR_FEATURES, OVERLAP_FEATURES, CharLayout
 
 
 @dataclass
@@ -41,8 +41,7 @@ def arrays(pairs: list[Pair]) -> dict[str, np.ndarray]:
     p_mask = np.zeros((b, tp), bool)
     q_mask = np.zeros((b, tq), bool)
     char_tok = np.zeros((b, tc), np.int64)
-    width = pairs[0].layout.features.shape[1] if len(pairs[0].layout.token) else 6
-    char_feats = np.zeros((b, tc, width + OVERLAP_FEATURES), np.float32)  # layout, then overlap
+    char_feats = np.zeros((b, tc, CHAR_FEATURES + OVERLAP_FEATURES), np.float32)  # layout, then overlap
     char_mask = np.zeros((b, tc), bool)
     targets = np.full((b, 2), -1, np.int64)
     for i, p in enumerate(pairs):
@@ -53,9 +52,9 @@ def arrays(pairs: list[Pair]) -> dict[str, np.ndarray]:
         p_mask[i, :n], q_mask[i, :m] = True, True
         if c:
             char_tok[i, :c] = p.layout.token
-            char_feats[i, :c, :width] = p.layout.features
+            char_feats[i, :c, :CHAR_FEATURES] = p.layout.features
             if p.overlap is not None:
-                char_feats[i, :c, width:] = p.overlap
+                char_feats[i, :c, CHAR_FEATURES:] = p.overlap
             char_mask[i, :c] = p.layout.valid
         targets[i] = p.target
     return dict(p_states=p_states, p_mask=p_mask, p_ids=p_ids, q_states=q_states, q_mask=q_mask, q_ids=q_ids,

@@ -19,11 +19,14 @@ from functools import lru_cache
 
 import numpy as np
 
+CHAR_FEATURES = 6     # boundary features of a character (char_layout)
+OVERLAP_FEATURES = 2  # what the question repeats (question_overlap); after them in the head's ``char_feats``
+
 
 @dataclass
 class CharLayout:
     token: np.ndarray     # (chars,) int64: the token covering each character
-    features: np.ndarray  # (chars, 6) float32
+    features: np.ndarray  # (chars, CHAR_FEATURES) float32
     valid: np.ndarray     # (chars,) bool: may start or end an answer
 
 
@@ -56,7 +59,7 @@ def char_layout(text: str, offsets: np.ndarray) -> CharLayout:
     n = len(text)
     token = np.zeros(n, np.int64)
     covered = np.zeros(n, bool)
-    features = np.zeros((n, 6), np.float32)
+    features = np.zeros((n, CHAR_FEATURES), np.float32)
     for t, (s, e) in enumerate(offsets):
         if s < 0 or s >= n:
             continue
@@ -81,8 +84,6 @@ def char_layout(text: str, offsets: np.ndarray) -> CharLayout:
     valid = covered & ~np.array([ch.isspace() for ch in text], bool) if n else covered
     return CharLayout(token, features, valid)
 
-
-OVERLAP_FEATURES = 2
 
 
 def _key(ch: str) -> str:

@@ -28,9 +28,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .chars import CHAR_FEATURES, OVERLAP_FEATURES
+
 NO_MATCH_IDS = (0, 1, 2, 3, 6)  # <s> <pad> </s> <unk> and the lone word marker "▁": no match flag
-CHAR_FEATURES = 6     # boundary features of a character (chars.char_layout)
-OVERLAP_FEATURES = 2  # what the question repeats (chars.question_overlap), after them in ``char_feats``
 
 
 class BertBlock(nn.Module):

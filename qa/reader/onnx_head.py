@@ -40,13 +40,14 @@ def export(head, out: Path) -> Path:
     import torch
 
     from .batch import Pair, collate
-    from .chars import OVERLAP_FEATURES, CharLayout
+    from .chars import CHAR_FEATURES, OVERLAP_FEATURES, CharLayout
 
     dim = head.config["in_dim"]
     rng = np.random.default_rng(0)
 
     def pair(tp: int, tq: int, chars: int) -> Pair:
-        layout = CharLayout(np.arange(chars) % tp, rng.random((chars, 6), dtype=np.float32), np.ones(chars, bool))
+        layout = CharLayout(np.arange(chars) % tp, rng.random((chars, CHAR_FEATURES), dtype=np.float32),
+                            np.ones(chars, bool))
         return Pair(rng.standard_normal((tp, dim)).astype(np.float32), rng.integers(5, 999, tp),
                     rng.standard_normal((tq, dim)).astype(np.float32), rng.integers(5, 999, tq), layout,
                     overlap=(rng.random((chars, OVERLAP_FEATURES)) > 0.5).astype(np.float32))
