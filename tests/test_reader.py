@@ -190,6 +190,20 @@ def test_saved_weights_keep_their_threshold_calibration_and_card_data(tmp_path):
         assert torch.allclose(a, b, atol=1e-2), k  # stored as float16
 
 
+def test_a_reader_knows_whether_its_head_reads_the_overlap_features(tmp_path):
+    """The answerer computes the overlap features only for a head that reads them, through
+    either runtime."""
+    from qa.reader.model import ReaderHead
+    from qa.reader.reader import Reader
+
+    for overlap in (False, True):
+        saved = Reader(ReaderHead(dim=16, heads=2, layers=1, cross=True, overlap=overlap)).save(
+            tmp_path / f"r{overlap}.safetensors")
+        assert Reader.load(saved).overlap is overlap
+        fast = Reader.load(saved, runtime="onnx")
+        assert fast.onnx is not None and fast.overlap is overlap
+
+
 @pytest.mark.model
 def test_joint_block_computes_what_the_encoder_layer_computes(embedder):
     import torch

@@ -44,9 +44,12 @@ class ReadSpan:
 
 class Reader:
     def __init__(self, head: ReaderHead | None, threshold: float = 0.0,
-                 calibration: tuple[float, float] = (1.0, 0.0), meta: dict | None = None, onnx=None):
+                 calibration: tuple[float, float] = (1.0, 0.0), meta: dict | None = None, onnx=None,
+                 overlap: bool = False):
         self.head = head.eval() if head is not None else None  # the torch head, or None with ``onnx``
         self.onnx = onnx
+        # whether the head reads the question-overlap features (pairs without them read as zeros)
+        self.overlap = bool(head.config.get("overlap")) if head is not None else overlap
         self.threshold = threshold
         self.calibration = calibration
         self.meta = meta or {}
@@ -73,7 +76,7 @@ class Reader:
                 if not file.is_file():
                     log.info("exporting the reader head to ONNX (once): %s", file)
                     export(cls._torch_head(path, info), file)
-                return cls(None, *settings, onnx=OnnxHead(file))
+                return cls(None, *settings, onnx=OnnxHead(file), overlap=bool(info["config"].get("overlap")))
             except Exception as e:  # noqa: BLE001 - the torch head answers the same
                 log.warning("reading through ONNX Runtime is not available (%s); using torch", e)
         return cls(cls._torch_head(path, info), *settings)
