@@ -94,17 +94,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trial", type=Path, help="CMRC 2018 trial set, measured (never trained on)")
     p.add_argument("--out", type=Path, help="weights file (default: the shipped qa/reader/weights/reader.safetensors)")
     p.add_argument("--cache", type=Path, help="feature cache (default: ~/.cache/qa-news/reader-features)")
-    p.add_argument("--epochs", type=int, default=8, help="stage 1 epochs: the head alone (default: 8)")
+    p.add_argument("--epochs", type=int, default=6, help="stage 1 epochs: the head alone (default: 6)")
+    p.add_argument("--members", type=int, default=3,
+                   help="heads in the ensemble, each trained from its own seed (default: 3)")
     p.add_argument("--cross", action=argparse.BooleanOptionalAction, default=True,
                    help="every head layer also attends over the question (default: on)")
     p.add_argument("--dim", type=int, default=128, help="the head's width (default: 128)")
-    p.add_argument("--overlap", action=argparse.BooleanOptionalAction, default=False,
-                   help="give the head which passage characters the question repeats "
-                        "(default: off; measured, see the README)")
+    p.add_argument("--overlap", action=argparse.BooleanOptionalAction, default=True,
+                   help="give the head which passage characters the question repeats (default: on)")
     p.add_argument("--joint", type=int, default=0,
                    help="experimental stage 2: fine-tune this many top encoder layers over question and "
                         "passage together (default: 0, off; 3 measured +0.9 F1 at 4x the reading time, "
-                        "see the README)")
+                        "see the README; needs --members 1)")
     p.add_argument("--joint-epochs", type=int, default=2, help="stage 2 epochs (default: 2)")
     p.add_argument("--init", type=Path, help="start stage 2 from these stage-1 weights instead of training stage 1")
     p.add_argument("--seed", type=int)
@@ -185,7 +186,8 @@ def cmd_train_reader(args: argparse.Namespace, settings: Settings) -> int:
 
     torch.set_num_threads(args.threads or os.cpu_count() or 1)
     cfg = TrainConfig(epochs=args.epochs, seed=args.seed if args.seed is not None else sets.SEED, cross=args.cross,
-                      dim=args.dim, overlap=args.overlap, joint=args.joint, joint_epochs=args.joint_epochs,
+                      dim=args.dim, overlap=args.overlap, members=args.members, joint=args.joint,
+                      joint_epochs=args.joint_epochs,
                       init=str(args.init) if args.init else None)
     made = []
 

@@ -204,6 +204,50 @@ def test_a_reader_knows_whether_its_head_reads_the_overlap_features(tmp_path):
         assert fast.onnx is not None and fast.overlap is overlap
 
 
+def _random_head_inputs(b=2, tp=9, tq=4, tc=12, seed=0):
+    import torch
+
+    from qa.reader.chars import CHAR_FEATURES, OVERLAP_FEATURES
+
+    g = torch.Generator().manual_seed(seed)
+    mask = torch.ones(b, tc, dtype=torch.bool)
+    mask[1, tc - 3:] = False  # a shorter passage in the batch
+    return dict(p_states=torch.randn(b, tp, 1152, generator=g), p_mask=torch.ones(b, tp, dtype=torch.bool),
+                p_ids=torch.randint(5, 99, (b, tp), generator=g), q_states=torch.randn(b, tq, 1152, generator=g),
+                q_mask=torch.ones(b, tq, dtype=torch.bool), q_ids=torch.randint(5, 99, (b, tq), generator=g),
+                char_tok=torch.randint(0, tp, (b, tc), generator=g),
+                char_feats=torch.rand(b, tc, CHAR_FEATURES + OVERLAP_FEATURES, generator=g), char_mask=mask)
+
+
+def test_an_ensemble_reads_as_its_members_averaged_and_round_trips(tmp_path):
+    """An ensemble's logits are its members' means (so are its span margins), and its weights
+    file loads back as the same ensemble, through torch and through ONNX Runtime."""
+    import torch
+
+    from qa.reader.model import Ensemble, ReaderHead
+    from qa.reader.reader import Reader
+
+    torch.manual_seed(0)
+    members = [ReaderHead(dim=16, heads=2, layers=1, cross=True, overlap=True).eval() for _ in range(3)]
+    ensemble = Ensemble(members).eval()
+    inputs = _random_head_inputs()
+    with torch.no_grad():
+        mine = ensemble(**inputs)
+        theirs = [m(**inputs) for m in members]
+    for i, out in enumerate(mine):
+        assert torch.allclose(out, sum(t[i] for t in theirs) / 3, atol=1e-5)
+    saved = Reader(ensemble, threshold=0.5).save(tmp_path / "e.safetensors")
+    back = Reader.load(saved)
+    assert isinstance(back.head, Ensemble) and back.head.config["members"] == 3 and back.overlap
+    fast = Reader.load(saved, runtime="onnx")
+    assert fast.onnx is not None and fast.threshold == 0.5
+    with torch.no_grad():
+        slow = back.head(**inputs)
+    got = fast.onnx(**{k: v.numpy() for k, v in inputs.items()})
+    for a, b in zip(got, slow, strict=True):
+        assert np.allclose(a, b.numpy(), atol=1e-3)
+
+
 @pytest.mark.model
 def test_joint_block_computes_what_the_encoder_layer_computes(embedder):
     import torch
@@ -235,12 +279,7 @@ def test_adding_joint_layers_starts_from_the_same_answers(embedder):
     head = ReaderHead(dim=16, heads=2, layers=1, cross=True).eval()
     joint = with_joint(head, embedder.encoder_layers[9:12]).eval()
     assert joint.config["joint"] == 3 and len(joint.joint.blocks) == 3
-    b, tp, tq, tc = 2, 9, 4, 12
-    inputs = dict(p_states=torch.randn(b, tp, 1152), p_mask=torch.ones(b, tp, dtype=torch.bool),
-                  p_ids=torch.randint(5, 99, (b, tp)), q_states=torch.randn(b, tq, 1152),
-                  q_mask=torch.ones(b, tq, dtype=torch.bool), q_ids=torch.randint(5, 99, (b, tq)),
-                  char_tok=torch.randint(0, tp, (b, tc)), char_feats=torch.rand(b, tc, 8),
-                  char_mask=torch.ones(b, tc, dtype=torch.bool))
+    inputs = _random_head_inputs()
     with torch.no_grad():
         for a, c in zip(head(**inputs), joint(**inputs), strict=True):
             assert torch.allclose(a, c, atol=1e-5)

@@ -224,6 +224,35 @@ class ReaderHead(nn.Module):
         return start, end, null
 
 
+class Ensemble(nn.Module):
+    """Several heads trained alike from different seeds, read as one: their logits averaged.
+
+    A span's margin over "no answer" is ``start + end - 2 * null``, so averaging the raw logits
+    averages the members' margins (each member's own normalisation cancels out). Measured on the
+    CMRC train paragraphs held out for selection: three seeds +2.9 F1 over one (README).
+    """
+
+    def __init__(self, heads: list[ReaderHead]):
+        super().__init__()
+        if any(h.joint is not None for h in heads):
+            raise ValueError("an ensemble of heads with joint encoder layers is not supported")
+        self.members = nn.ModuleList(heads)
+        self.config = {**heads[0].config, "members": len(heads)}
+
+    def forward(self, *args, **kwargs):
+        outs = [m(*args, **kwargs) for m in self.members]
+        return tuple(torch.stack(parts).mean(0) for parts in zip(*outs))
+
+
+def build_head(config: dict) -> nn.Module:
+    """The head a weights file's ``config`` describes: one :class:`ReaderHead` or an :class:`Ensemble`."""
+    cfg = dict(config)
+    members = cfg.pop("members", 1)
+    if members > 1:
+        return Ensemble([ReaderHead(**cfg) for _ in range(members)])
+    return ReaderHead(**cfg)
+
+
 def _token_max(feats: torch.Tensor, char_tok: torch.Tensor, char_mask: torch.Tensor,
                p_mask: torch.Tensor) -> torch.Tensor:
     """(batch, tokens, k): each token's maximum of its characters' features (0 for none)."""

@@ -23,7 +23,7 @@ from .batch import Pair, arrays, head_inputs
 from .decode import MAX_ANSWER_CHARS, best_spans
 
 if TYPE_CHECKING:
-    from .model import ReaderHead
+    from .model import Ensemble, ReaderHead
 
 log = logging.getLogger("qa.reader")
 
@@ -82,12 +82,12 @@ class Reader:
         return cls(cls._torch_head(path, info), *settings)
 
     @staticmethod
-    def _torch_head(path: Path, info: dict) -> ReaderHead:
+    def _torch_head(path: Path, info: dict) -> ReaderHead | Ensemble:
         from safetensors.torch import load_file
 
-        from .model import ReaderHead
+        from .model import build_head
 
-        head = ReaderHead(**info["config"])
+        head = build_head(info["config"])
         head.load_state_dict({k: v.float() for k, v in load_file(str(path)).items()})
         return head.eval()
 

@@ -5,7 +5,8 @@ index chunks stories. Each answerable question gives its positive chunk and, eve
 negative: another chunk of its paragraph or a chunk of another paragraph that dense retrieval
 ranks high, never one that holds an answer string. Selection (best epoch, no-answer threshold,
 calibration) uses held-out CMRC train paragraphs; DRCD's held-out paragraphs and the CMRC 2018
-trial set are only reported. Seeded: the same data and seed give the same weights.
+trial set are only reported. Seeded: the same data and seed give the same weights. The shipped
+reader is an ensemble: ``members`` heads trained alike, member ``i`` from seed ``seed + i``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import logging
 import math
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,7 @@ from .batch import Pair, collate, head_inputs
 from .chars import CharLayout, char_layout, question_overlap
 from .data import ReadingSet
 from .features import SetFeatures, cached_features
-from .model import ReaderHead, span_loss, with_joint
+from .model import Ensemble, ReaderHead, span_loss, with_joint
 from .reader import Reader
 
 log = logging.getLogger("qa.reader")
@@ -98,7 +99,7 @@ class PairSource:
 
 @dataclass
 class TrainConfig:
-    epochs: int = 8
+    epochs: int = 6
     batch: int = 32
     lr: float = 1.5e-3
     weight_decay: float = 0.01
@@ -108,7 +109,8 @@ class TrainConfig:
     dim: int = 128
     layers: int = 2
     cross: bool = False
-    overlap: bool = False              # question-overlap features (chars.question_overlap): measured, not shipped
+    overlap: bool = True               # question-overlap features (chars.question_overlap)
+    members: int = 3                   # heads in the ensemble, member i seeded ``seed + i``
     joint: int = 0                     # top encoder layers fine-tuned jointly in a second stage
     joint_epochs: int = 2
     joint_lr: float = 1e-4             # for the encoder layers; the head gets joint_head_lr
@@ -340,9 +342,19 @@ def run(data_dir: Path, trial: Path, out: Path, cache: Path, cfg: TrainConfig, e
 
     t1 = time.perf_counter()
     reports: list[dict] = []
+    if cfg.members > 1 and (cfg.joint or cfg.init):
+        raise ValueError("an ensemble (members > 1) trains stage 1 only: no joint layers, no init")
     if cfg.init:
         head = Reader.load(cfg.init).head
         log.info("stage 1 skipped: head from %s", cfg.init)
+    elif cfg.members > 1:
+        heads = []
+        for i in range(cfg.members):
+            log.info("ensemble member %d of %d (seed %d)", i + 1, cfg.members, cfg.seed + i)
+            member, _, member_reports = train_head(jobs, replace(cfg, seed=cfg.seed + i), in_dim, evaluate)
+            heads.append(member)
+            reports += [{**r, "member": i + 1} for r in member_reports]
+        head = Ensemble(heads)
     else:
         head, _, reports = train_head(jobs, cfg, in_dim, evaluate)
     if cfg.joint:
@@ -377,14 +389,18 @@ def run(data_dir: Path, trial: Path, out: Path, cache: Path, cfg: TrainConfig, e
 def write_card(meta: dict, path: Path, weights: str) -> None:
     """The model card next to the weights: data and licences, command, seed, metrics."""
     m = meta["metrics"]
-    rows = "\n".join(f"| {r['epoch']} | {r['loss']} | {r.get('em', '')} | {r.get('f1', '')} | {r['minutes']} |"
-                     for r in meta["epoch_reports"])
+    rows = "\n".join(f"| {r.get('member', 1)} | {r['epoch']} | {r['loss']} | {r.get('em', '')} | {r.get('f1', '')} "
+                     f"| {r['minutes']} |" for r in meta["epoch_reports"])
+    members = meta["train_config"].get("members", 1)
+    what = (f"An ensemble of {members} span reader heads (trained alike, member *i* from seed + *i*; their "
+            f"logits averaged; {meta['parameters']:,} parameters in all, float16)" if members > 1 else
+            f"A span reader head ({meta['parameters']:,} parameters, float16)")
     trial = m.get("cmrc2018_trial_gold_passage", {})
     a = m["answerability_select"]
     drcd, sel = m["drcd_heldout_traditional"], m["select_cmrc_train_heldout"]
     text = f"""# Reader weights: `{weights}`
 
-A span reader head ({meta["parameters"]:,} parameters, float16) over the frozen token
+{what} over the frozen token
 states of `{meta["encoder"]}` (hidden layers {", ".join(map(str, meta["layers"]))} concatenated). It
 scores answer start and end characters and a no-answer option; see `qa/reader/model.py`.
 
@@ -429,10 +445,10 @@ answer (F1 when answerable, 1 for declining when not): it answers {a["answered_g
 given their gold paragraph and declines {a["declined_wrong"]:.0%} given only retrieved wrong paragraphs.
 Calibration (logistic on the margin): {meta.get("calibration", "")}.
 
-Epochs (selection F1 on 400 held-out questions picks the best):
+Epochs (selection F1 on 400 held-out questions picks each member's best):
 
-| epoch | loss | EM | F1 | minutes |
-| --- | --- | --- | --- | --- |
+| member | epoch | loss | EM | F1 | minutes |
+| --- | --- | --- | --- | --- | --- |
 {rows}
 """
     path.write_text(text, encoding="utf-8")
