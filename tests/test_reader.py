@@ -240,12 +240,54 @@ def test_an_ensemble_reads_as_its_members_averaged_and_round_trips(tmp_path):
     back = Reader.load(saved)
     assert isinstance(back.head, Ensemble) and back.head.config["members"] == 3 and back.overlap
     fast = Reader.load(saved, runtime="onnx")
-    assert fast.onnx is not None and fast.threshold == 0.5
+    assert fast.onnx is not None and len(fast.members) == 3 and fast.threshold == 0.5
     with torch.no_grad():
         slow = back.head(**inputs)
-    got = fast.onnx(**{k: v.numpy() for k, v in inputs.items()})
-    for a, b in zip(got, slow, strict=True):
-        assert np.allclose(a, b.numpy(), atol=1e-3)
+    runs = [m(**{k: v.numpy() for k, v in inputs.items()}) for m in fast.members]
+    for i, b in enumerate(slow):
+        assert np.allclose(np.mean([r[i] for r in runs], axis=0), b.numpy(), atol=1e-3)
+
+
+def _random_pairs(n, seed=0):
+    from qa.reader.batch import Pair
+    from qa.reader.chars import CHAR_FEATURES, OVERLAP_FEATURES, CharLayout
+
+    rng = np.random.default_rng(seed)
+    pairs, texts = [], []
+    for _ in range(n):
+        tp, chars = int(rng.integers(6, 12)), int(rng.integers(10, 30))
+        layout = CharLayout(np.sort(rng.integers(0, tp, chars)), rng.random((chars, CHAR_FEATURES), dtype=np.float32),
+                            np.ones(chars, bool))
+        pairs.append(Pair(rng.standard_normal((tp, 1152)).astype(np.float32), rng.integers(5, 999, tp),
+                          rng.standard_normal((5, 1152)).astype(np.float32), rng.integers(5, 999, 5), layout,
+                          overlap=(rng.random((chars, OVERLAP_FEATURES)) > 0.5).astype(np.float32)))
+        texts.append("".join(rng.choice(list("新闻问答郑州会议出席"), chars)))
+    return pairs, texts
+
+
+def test_the_scout_picks_the_chunks_the_whole_ensemble_reads():
+    """With more chunks than ``keep``, the first member ranks them and only the kept ones answer,
+    scored by the whole ensemble exactly as if it had read them alone."""
+    import torch
+
+    from qa.reader.model import Ensemble, ReaderHead
+    from qa.reader.reader import Reader
+
+    torch.manual_seed(1)
+    ensemble = Ensemble([ReaderHead(dim=16, heads=2, layers=1, cross=True, overlap=True) for _ in range(3)])
+    pairs, texts = _random_pairs(7)
+    reader = Reader(ensemble, keep=3)
+    scout = Reader(ensemble.members[0]).read(pairs, texts, k=1)
+    chosen = {s.passage for s in scout[:3]}
+    spans = reader.read(pairs, texts, k=2)
+    assert spans and {s.passage for s in spans} <= chosen
+    full = Reader(ensemble, keep=99)
+    for s in spans:  # the same span and margin as the ensemble reading that chunk on its own
+        alone = full.read([pairs[s.passage]], [texts[s.passage]], k=2)
+        assert any((a.start, a.end) == (s.start, s.end) and a.margin == pytest.approx(s.margin, abs=1e-4)
+                   for a in alone)
+    assert [(s.passage, s.start, s.end) for s in Reader(ensemble, keep=7).read(pairs, texts)] == \
+        [(s.passage, s.start, s.end) for s in full.read(pairs, texts)]
 
 
 @pytest.mark.model

@@ -27,12 +27,13 @@ _AXES = {"p_states": ("tp",), "p_mask": ("tp",), "p_ids": ("tp",), "q_states": (
          "start": ("c",), "end": ("c",), "null": ()}
 
 
-def head_file(weights: Path) -> Path:
-    """Where the ONNX export of ``weights`` lives (made by :func:`export` when missing)."""
+def head_file(weights: Path, member: int = 0) -> Path:
+    """Where the ONNX export of ``weights`` (its ensemble member ``member``) lives (made by
+    :func:`export` when missing)."""
     import onnxruntime
 
     h = hashlib.sha256(Path(weights).read_bytes() + onnxruntime.__version__.encode() + FORMAT).hexdigest()[:16]
-    return model_cache() / f"reader-{h}.onnx"
+    return model_cache() / f"reader-{h}-{member}.onnx"
 
 
 def export(head, out: Path) -> Path:

@@ -6,6 +6,11 @@ to it says how they were trained. The head runs on the token states the encoder 
 computed, so reading a few passages costs milliseconds. For answering it runs through ONNX
 Runtime (:mod:`qa.reader.onnx_head`, exported once per weights file), so the app never imports
 torch; training and ``eval-reader`` use the torch head.
+
+The shipped head is an ensemble (:class:`~qa.reader.model.Ensemble`: three members, logits
+averaged). Reading every retrieved chunk with all three would triple the reader's time, so the
+first member scouts: it reads every chunk, and the others read only the ``keep`` chunks where
+the scout found its best spans (measured in the README: the same answers as reading all).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ log = logging.getLogger("qa.reader")
 
 WEIGHTS = Path(__file__).resolve().parent / "weights" / "reader.safetensors"
 BATCH = 32
+KEEP = 4  # chunks every ensemble member reads, chosen by the first member (the scout)
 
 
 @dataclass
@@ -43,16 +49,22 @@ class ReadSpan:
 
 
 class Reader:
-    def __init__(self, head: ReaderHead | None, threshold: float = 0.0,
+    def __init__(self, head: ReaderHead | Ensemble | None, threshold: float = 0.0,
                  calibration: tuple[float, float] = (1.0, 0.0), meta: dict | None = None, onnx=None,
-                 overlap: bool = False):
+                 overlap: bool = False, keep: int = KEEP):
         self.head = head.eval() if head is not None else None  # the torch head, or None with ``onnx``
+        # one runner per ensemble member (numpy inputs -> start, end, null logits)
+        if onnx is not None:
+            self.members = list(onnx) if isinstance(onnx, (list, tuple)) else [onnx]
+        else:
+            self.members = [_TorchRunner(m) for m in getattr(head, "members", [head])]
         self.onnx = onnx
         # whether the head reads the question-overlap features (pairs without them read as zeros)
         self.overlap = bool(head.config.get("overlap")) if head is not None else overlap
         self.threshold = threshold
         self.calibration = calibration
         self.meta = meta or {}
+        self.keep = keep
 
     # ------------------------------------------------------------ persistence
 
@@ -72,11 +84,15 @@ class Reader:
             try:
                 from .onnx_head import OnnxHead, export, head_file
 
-                file = head_file(path)
-                if not file.is_file():
-                    log.info("exporting the reader head to ONNX (once): %s", file)
-                    export(cls._torch_head(path, info), file)
-                return cls(None, *settings, onnx=OnnxHead(file), overlap=bool(info["config"].get("overlap")))
+                members = info["config"].get("members", 1)
+                files = [head_file(path, i) for i in range(members)]
+                if not all(f.is_file() for f in files):
+                    log.info("exporting the reader head to ONNX (once): %s", files[0].parent)
+                    head = cls._torch_head(path, info)
+                    for f, member in zip(files, getattr(head, "members", [head]), strict=True):
+                        export(member, f)
+                return cls(None, *settings, onnx=[OnnxHead(f) for f in files],
+                           overlap=bool(info["config"].get("overlap")))
             except Exception as e:  # noqa: BLE001 - the torch head answers the same
                 log.warning("reading through ONNX Runtime is not available (%s); using torch", e)
         return cls(cls._torch_head(path, info), *settings)
@@ -109,31 +125,57 @@ class Reader:
         a, b = self.calibration
         return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, a * margin + b))))
 
-    def scores(self, pairs: list[Pair]) -> list[tuple[np.ndarray, np.ndarray, float]]:
-        """(start, end, null) logits of each pair, characters in the passage's text."""
+    def scores(self, pairs: list[Pair], members: list | None = None) -> list[tuple[np.ndarray, np.ndarray, float]]:
+        """(start, end, null) logits of each pair, characters in the passage's text: the mean over
+        ``members`` (default: every member of the ensemble)."""
+        members = members or self.members
         out = []
         for i in range(0, len(pairs), BATCH):
             chunk = pairs[i:i + BATCH]
             batch = head_inputs(arrays(chunk))
-            start, end, null = self.onnx(**batch) if self.onnx is not None else self._torch_scores(batch)
+            runs = [m(**batch) for m in members]
+            start, end, null = (np.mean([r[j] for r in runs], axis=0) for j in range(3))
             for j, p in enumerate(chunk):
                 n = len(p.layout.token)
                 out.append((np.asarray(start[j, :n]), np.asarray(end[j, :n]), float(null[j])))
         return out
 
-    def _torch_scores(self, batch: dict[str, np.ndarray]):
+    def read(self, pairs: list[Pair], texts: list[str], k: int = 3,
+             max_chars: int = MAX_ANSWER_CHARS) -> list[ReadSpan]:
+        """The best spans over all pairs, best first (``k`` per pair at most).
+
+        With an ensemble and more than ``keep`` pairs, the first member scores every pair and the
+        whole ensemble reads the ``keep`` pairs with the scout's best spans; only those answer.
+        """
+        order = list(range(len(pairs)))
+        if len(self.members) > 1 and len(pairs) > self.keep:
+            scout = self.scores(pairs, self.members[:1])
+            best = [max((m for _, _, m in best_spans(s, e, null, p.layout.valid, text, max_chars, 1)),
+                        default=-np.inf) for (s, e, null), p, text in zip(scout, pairs, texts)]
+            order = sorted(np.argsort(-np.asarray(best), kind="stable")[:self.keep].tolist())
+            rest = self.scores([pairs[i] for i in order], self.members[1:])
+            n = len(self.members)
+            scored = [((scout[i][0] + (n - 1) * r[0]) / n, (scout[i][1] + (n - 1) * r[1]) / n,
+                       (scout[i][2] + (n - 1) * r[2]) / n) for i, r in zip(order, rest)]
+        else:
+            scored = self.scores(pairs)
+        spans = []
+        for i, (s, e, null) in zip(order, scored):
+            for a, b, margin in best_spans(s, e, null, pairs[i].layout.valid, texts[i], max_chars, k):
+                spans.append(ReadSpan(i, a, b, margin, self.probability(margin)))
+        spans.sort(key=lambda r: -r.margin)
+        return spans
+
+
+class _TorchRunner:
+    """A torch head called like :class:`~qa.reader.onnx_head.OnnxHead`: numpy in, numpy out."""
+
+    def __init__(self, head):
+        self.head = head
+
+    def __call__(self, **batch: np.ndarray):
         import torch
 
         with torch.inference_mode():
             start, end, null = self.head(**{k: torch.from_numpy(v) for k, v in batch.items()})
         return start.numpy(), end.numpy(), null.numpy()
-
-    def read(self, pairs: list[Pair], texts: list[str], k: int = 3,
-             max_chars: int = MAX_ANSWER_CHARS) -> list[ReadSpan]:
-        """The best spans over all pairs, best first (``k`` per pair at most)."""
-        spans = []
-        for i, ((s, e, null), p, text) in enumerate(zip(self.scores(pairs), pairs, texts)):
-            for a, b, margin in best_spans(s, e, null, p.layout.valid, text, max_chars, k):
-                spans.append(ReadSpan(i, a, b, margin, self.probability(margin)))
-        spans.sort(key=lambda r: -r.margin)
-        return spans
