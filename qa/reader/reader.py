@@ -51,7 +51,7 @@ class ReadSpan:
 class Reader:
     def __init__(self, head: ReaderHead | Ensemble | None, threshold: float = 0.0,
                  calibration: tuple[float, float] = (1.0, 0.0), meta: dict | None = None, onnx=None,
-                 overlap: bool = False, keep: int = KEEP):
+                 overlap: bool = False, keep: int | None = None):
         self.head = head.eval() if head is not None else None  # the torch head, or None with ``onnx``
         # one runner per ensemble member (numpy inputs -> start, end, null logits)
         if onnx is not None:
@@ -64,7 +64,7 @@ class Reader:
         self.threshold = threshold
         self.calibration = calibration
         self.meta = meta or {}
-        self.keep = keep
+        self.keep = KEEP if keep is None else keep
 
     # ------------------------------------------------------------ persistence
 
