@@ -107,7 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "passage together (default: 0, off; 3 measured +0.9 F1 at 4x the reading time, "
                         "see the README; needs --members 1)")
     p.add_argument("--joint-epochs", type=int, default=2, help="stage 2 epochs (default: 2)")
-    p.add_argument("--init", type=Path, help="start stage 2 from these stage-1 weights instead of training stage 1")
+    p.add_argument("--init", type=Path, help="start stage 2 from these single-head stage-1 weights instead of "
+                                             "training stage 1 (needs --members 1)")
     p.add_argument("--seed", type=int)
     p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     p.set_defaults(func=cmd_train_reader, needs_corpus=False)
@@ -189,6 +190,11 @@ def cmd_train_reader(args: argparse.Namespace, settings: Settings) -> int:
                       dim=args.dim, overlap=args.overlap, members=args.members, joint=args.joint,
                       joint_epochs=args.joint_epochs,
                       init=str(args.init) if args.init else None)
+    try:
+        cfg.check()
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     made = []
 
     def embedder():

@@ -290,6 +290,39 @@ def test_the_scout_picks_the_chunks_the_whole_ensemble_reads():
         [(s.passage, s.start, s.end) for s in full.read(pairs, texts)]
 
 
+def test_the_scout_cascade_reads_the_same_through_onnx(tmp_path):
+    import torch
+
+    from qa.reader.model import Ensemble, ReaderHead
+    from qa.reader.reader import Reader
+
+    torch.manual_seed(2)
+    saved = Reader(Ensemble([ReaderHead(dim=16, heads=2, layers=1, cross=True, overlap=True)
+                             for _ in range(3)])).save(tmp_path / "e.safetensors")
+    pairs, texts = _random_pairs(9, seed=3)
+    slow, fast = Reader.load(saved), Reader.load(saved, runtime="onnx")
+    assert fast.onnx is not None and slow.keep == fast.keep < len(pairs)
+    a, b = slow.read(pairs, texts), fast.read(pairs, texts)
+    assert [(s.passage, s.start, s.end) for s in a] == [(s.passage, s.start, s.end) for s in b]
+    assert np.allclose([s.margin for s in a], [s.margin for s in b], atol=1e-3)
+
+
+def test_bad_ensemble_and_training_settings_are_refused():
+    from qa.reader.model import Ensemble, ReaderHead
+    from qa.reader.reader import Reader
+    from qa.reader.train import TrainConfig
+
+    with pytest.raises(ValueError):
+        Ensemble([ReaderHead(dim=16, heads=2, layers=1), ReaderHead(dim=32, heads=2, layers=1)])
+    with pytest.raises(ValueError):
+        Reader(ReaderHead(dim=16, heads=2, layers=1), keep=0)
+    for bad in (TrainConfig(members=0), TrainConfig(members=3, joint=3), TrainConfig(members=2, init="w")):
+        with pytest.raises(ValueError):
+            bad.check()
+    TrainConfig().check()
+    TrainConfig(members=1, joint=3).check()
+
+
 @pytest.mark.model
 def test_joint_block_computes_what_the_encoder_layer_computes(embedder):
     import torch

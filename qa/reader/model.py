@@ -234,8 +234,10 @@ class Ensemble(nn.Module):
 
     def __init__(self, heads: list[ReaderHead]):
         super().__init__()
-        if any(h.joint is not None for h in heads):
-            raise ValueError("an ensemble of heads with joint encoder layers is not supported")
+        if not heads or any(h.joint is not None for h in heads):
+            raise ValueError("an ensemble needs heads, none with joint encoder layers")
+        if any(h.config != heads[0].config for h in heads):
+            raise ValueError("an ensemble's heads must share one configuration (it is saved once)")
         self.members = nn.ModuleList(heads)
         self.config = {**heads[0].config, "members": len(heads)}
 

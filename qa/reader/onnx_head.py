@@ -1,9 +1,9 @@
 """The reader head through ONNX Runtime: no torch at question time.
 
-The head is exported once per weights file (keyed by its SHA-256) into the model cache, the
-first time a reader is loaded for answering; later starts load the ONNX file and never import
-torch (about 1 s of start-up and 0.3 GB of memory). The logits are the torch head's to within
-float rounding (tested).
+The head is exported once per weights file (keyed by its SHA-256; one graph per ensemble
+member) into the model cache, the first time a reader is loaded for answering; later starts load
+the ONNX files and never import torch (about 1 s of start-up and 0.3 GB of memory). The logits
+are the torch head's to within float rounding (tested).
 """
 
 from __future__ import annotations
@@ -27,13 +27,13 @@ _AXES = {"p_states": ("tp",), "p_mask": ("tp",), "p_ids": ("tp",), "q_states": (
          "start": ("c",), "end": ("c",), "null": ()}
 
 
-def head_file(weights: Path, member: int = 0) -> Path:
-    """Where the ONNX export of ``weights`` (its ensemble member ``member``) lives (made by
-    :func:`export` when missing)."""
+def head_files(weights: Path, members: int = 1) -> list[Path]:
+    """Where the ONNX exports of ``weights`` live, one per ensemble member (made by :func:`export`
+    when missing)."""
     import onnxruntime
 
     h = hashlib.sha256(Path(weights).read_bytes() + onnxruntime.__version__.encode() + FORMAT).hexdigest()[:16]
-    return model_cache() / f"reader-{h}-{member}.onnx"
+    return [model_cache() / f"reader-{h}-{i}.onnx" for i in range(members)]
 
 
 def export(head, out: Path) -> Path:

@@ -65,6 +65,8 @@ class Reader:
         self.calibration = calibration
         self.meta = meta or {}
         self.keep = KEEP if keep is None else keep
+        if self.keep < 1:
+            raise ValueError(f"keep must be at least 1, not {self.keep}")
 
     # ------------------------------------------------------------ persistence
 
@@ -82,10 +84,9 @@ class Reader:
                     {k: v for k, v in info.items() if k not in ("config", "threshold", "calibration")})
         if runtime == "onnx" and not info["config"].get("joint"):
             try:
-                from .onnx_head import OnnxHead, export, head_file
+                from .onnx_head import OnnxHead, export, head_files
 
-                members = info["config"].get("members", 1)
-                files = [head_file(path, i) for i in range(members)]
+                files = head_files(path, info["config"].get("members", 1))
                 if not all(f.is_file() for f in files):
                     log.info("exporting the reader head to ONNX (once): %s", files[0].parent)
                     head = cls._torch_head(path, info)

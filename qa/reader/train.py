@@ -117,6 +117,13 @@ class TrainConfig:
     joint_head_lr: float = 5e-4
     init: str | None = None            # start from these trained head weights (skips stage 1)
 
+    def check(self) -> None:
+        """Raise ValueError for settings that cannot train (before any slow work starts)."""
+        if self.members < 1 or self.epochs < 1:
+            raise ValueError("members and epochs must be at least 1")
+        if self.members > 1 and (self.joint or self.init):
+            raise ValueError("an ensemble (members > 1) trains stage 1 only: --joint and --init need --members 1")
+
 
 @dataclass
 class Job:
@@ -315,6 +322,7 @@ def joint_layers(embedder, head: ReaderHead, joint: int):
 def run(data_dir: Path, trial: Path, out: Path, cache: Path, cfg: TrainConfig, embedder_factory) -> dict:
     """Cache features, train (stage 1: the head; stage 2, with ``cfg.joint``: the joint top
     layers), select, measure, and write the weights and the card."""
+    cfg.check()
     t0 = time.perf_counter()
     cmrc = PairSource(cached_features(sets.cmrc_train(data_dir), embedder_factory, cache))
     drcd_t = PairSource(cached_features(sets.drcd(data_dir), embedder_factory, cache))
@@ -342,8 +350,6 @@ def run(data_dir: Path, trial: Path, out: Path, cache: Path, cfg: TrainConfig, e
 
     t1 = time.perf_counter()
     reports: list[dict] = []
-    if cfg.members > 1 and (cfg.joint or cfg.init):
-        raise ValueError("an ensemble (members > 1) trains stage 1 only: no joint layers, no init")
     if cfg.init:
         head = Reader.load(cfg.init).head
         log.info("stage 1 skipped: head from %s", cfg.init)
