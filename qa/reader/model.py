@@ -94,7 +94,10 @@ class Attention(nn.Module):
 
         q, k, v = split(F.linear(x, wq, bq)), split(F.linear(memory, wk, bk)), split(F.linear(memory, wv, bv))
         drop = self.dropout if self.training else 0.0
-        a = F.scaled_dot_product_attention(q, k, v, attn_mask=~memory_pad[:, None, None, :], dropout_p=drop)
+        # an additive mask, not a boolean one: the same numbers, but the ONNX export of a boolean
+        # mask guards the whole score matrix against NaN (two more passes over it, 15% of the head)
+        mask = torch.zeros_like(memory_pad, dtype=q.dtype).masked_fill(memory_pad, float("-inf"))
+        a = F.scaled_dot_product_attention(q, k, v, attn_mask=mask[:, None, None, :], dropout_p=drop)
         return self.out_proj(a.transpose(1, 2).reshape(x.shape[0], -1, d))
 
 
@@ -257,10 +260,13 @@ def build_head(config: dict) -> nn.Module:
 
 def _token_max(feats: torch.Tensor, char_tok: torch.Tensor, char_mask: torch.Tensor,
                p_mask: torch.Tensor) -> torch.Tensor:
-    """(batch, tokens, k): each token's maximum of its characters' features (0 for none)."""
+    """(batch, tokens, k): each token's maximum of its characters' 0/1 features (0 for none).
+
+    For 0/1 features the maximum is "any", so a count clipped at 1 gives it: one batched matrix
+    product instead of a (batch, chars, tokens, k) product and maximum (3 ms of the head's 30)."""
     positions = torch.ones_like(p_mask[0], dtype=torch.long).cumsum(0) - 1  # 0..tokens-1, traced as such
-    own = (char_tok[:, :, None] == positions[None, None, :]) & char_mask[:, :, None]
-    return (own[:, :, :, None].float() * feats[:, :, None, :]).amax(1)
+    own = ((char_tok[:, :, None] == positions[None, None, :]) & char_mask[:, :, None]).float()
+    return torch.bmm(own.transpose(1, 2), feats).clamp(max=1.0)
 
 
 def with_joint(head: ReaderHead, bert_layers, joint_from: int = 1) -> ReaderHead:

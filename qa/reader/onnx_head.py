@@ -20,7 +20,7 @@ from ..settings import model_cache
 
 log = logging.getLogger("qa.reader")
 
-FORMAT = b"2"  # the inputs' layout (2: char_feats carry the question-overlap columns)
+FORMAT = b"3"  # the export's version (2: char_feats carry the question-overlap columns; 3: additive attention masks)
 INPUTS = ("p_states", "p_mask", "p_ids", "q_states", "q_mask", "q_ids", "char_tok", "char_feats", "char_mask")
 _AXES = {"p_states": ("tp",), "p_mask": ("tp",), "p_ids": ("tp",), "q_states": ("tq",), "q_mask": ("tq",),
          "q_ids": ("tq",), "char_tok": ("c",), "char_feats": ("c",), "char_mask": ("c",),
