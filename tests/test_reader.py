@@ -155,9 +155,10 @@ def test_shipped_reader_on_a_fixed_slice_of_the_trial_set(tmp_path, embedder):
     assert report["f1"] >= SLICE_F1 and report["em"] >= SLICE_EM, report
 
 
-# Measured with the shipped weights (F1 57.6, EM 25.8 on these 120 questions); a little slack.
-SLICE_F1 = 55.0
-SLICE_EM = 23.0
+# Measured with the shipped weights (F1 60.5, EM 23.3 on these 120 questions; the single head
+# shipped before had 57.6 / 25.8: on the whole trial set the ensemble is ahead on both); a little slack.
+SLICE_F1 = 58.0
+SLICE_EM = 21.0
 
 
 def test_seeded_epochs_are_reproducible():
