@@ -232,7 +232,8 @@ class Ensemble(nn.Module):
 
     A span's margin over "no answer" is ``start + end - 2 * null``, so averaging the raw logits
     averages the members' margins (each member's own normalisation cancels out). Measured on the
-    CMRC train paragraphs held out for selection: three seeds +2.9 F1 over one (README).
+    CMRC train paragraphs held out for selection: three heads F1 69.1, the best one alone 67.5
+    (README, third round of issue 9).
     """
 
     def __init__(self, heads: list[ReaderHead]):
