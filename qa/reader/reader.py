@@ -34,7 +34,7 @@ log = logging.getLogger("qa.reader")
 
 WEIGHTS = Path(__file__).resolve().parent / "weights" / "reader.safetensors"
 BATCH = 32
-KEEP = 3  # chunks every ensemble member reads, chosen by the first member (the scout)
+KEEP = 2  # chunks every ensemble member reads, chosen by the first member (the scout)
 
 
 @dataclass
