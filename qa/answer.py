@@ -135,12 +135,13 @@ class Answerer:
 
     def _pair(self, q: Question, q_states, chunk: int) -> Pair:
         st = self.index.tokens.chunk(chunk)
+        text = fold(self.index.chunks[chunk].text)  # the shipped reader needs it for every pair (overlap)
         layout = self._layouts.get(chunk)
         if layout is None:
-            layout = self._layouts[chunk] = char_layout(fold(self.index.chunks[chunk].text), st.offsets)
+            layout = self._layouts[chunk] = char_layout(text, st.offsets)
             if len(self._layouts) > LAYOUT_CACHE:
                 self._layouts.popitem(last=False)
-        overlap = question_overlap(fold(self.index.chunks[chunk].text), q.norm) if self.reader.overlap else None
+        overlap = question_overlap(text, q.norm) if self.reader.overlap else None
         return Pair(st.states, st.ids, q_states.states, q_states.ids, layout, overlap=overlap)
 
     def _found(self, q: Question, story, start: int, end: int, score: float, read: list) -> Answer:

@@ -155,9 +155,9 @@ class Reader:
                         default=-np.inf) for (s, e, null), p, text in zip(scout, pairs, texts)]
             order = sorted(np.argsort(-np.asarray(best), kind="stable")[:self.keep].tolist())
             rest = self.scores([pairs[i] for i in order], self.members[1:])
-            n = len(self.members)
-            scored = [((scout[i][0] + (n - 1) * r[0]) / n, (scout[i][1] + (n - 1) * r[1]) / n,
-                       (scout[i][2] + (n - 1) * r[2]) / n) for i, r in zip(order, rest)]
+            n = len(self.members)  # the mean over all members, from the scout's and the others' means
+            scored = [tuple((a + (n - 1) * b) / n for a, b in zip(scout[i], r, strict=True))
+                      for i, r in zip(order, rest, strict=True)]
         else:
             scored = self.scores(pairs)
         spans = []
