@@ -109,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--joint-epochs", type=int, default=2, help="stage 2 epochs (default: 2)")
     p.add_argument("--init", type=Path, help="start stage 2 from these single-head stage-1 weights instead of "
                                              "training stage 1 (needs --members 1)")
+    p.add_argument("--keyword-share", type=float, default=0.4,
+                   help="chance, per epoch, that a question ending in its interrogative is read in keyword "
+                        "form (\"X的主持人\" for \"X的主持人是谁?\"; default: 0.4, 0 turns it off)")
     p.add_argument("--seed", type=int)
     p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     p.set_defaults(func=cmd_train_reader, needs_corpus=False)
@@ -188,7 +191,7 @@ def cmd_train_reader(args: argparse.Namespace, settings: Settings) -> int:
     torch.set_num_threads(args.threads or os.cpu_count() or 1)
     cfg = TrainConfig(epochs=args.epochs, seed=args.seed if args.seed is not None else sets.SEED, cross=args.cross,
                       dim=args.dim, overlap=args.overlap, members=args.members, joint=args.joint,
-                      joint_epochs=args.joint_epochs,
+                      joint_epochs=args.joint_epochs, keyword_share=args.keyword_share,
                       init=str(args.init) if args.init else None)
     try:
         cfg.check()

@@ -161,6 +161,39 @@ SLICE_F1 = 58.0
 SLICE_EM = 21.0
 
 
+def test_a_question_ending_in_its_interrogative_has_a_keyword_form():
+    from qa.reader.keywords import keyword_form
+
+    assert keyword_form("《ICO》主创者是谁？") == "《ICO》主创者"
+    assert keyword_form("淡黄纹霸鹟所吃的食物种类有哪些？") == "淡黄纹霸鹟所吃的食物种类"
+    assert keyword_form("郑東新區防汛會商會議的主持人是誰？") == "郑東新區防汛會商會議的主持人"  # traditional kept
+    assert keyword_form("小洋山位于哪里？") == "小洋山位于"  # only the copula goes, not the verb's 于
+    assert keyword_form("英国单曲排行榜由谁编辑？") is None     # the interrogative is inside
+    assert keyword_form("谁是区长?") is None and keyword_form("是什么?") is None  # nothing left to name
+
+
+@pytest.mark.model
+def test_keyword_forms_are_cached_and_trained_on(tmp_path, embedder):
+    from qa.reader.data import load_squad
+    from qa.reader.features import cached_features
+    from qa.reader.train import Job, PairSource, TrainConfig, epoch_examples, train_head
+
+    rs = load_squad(DATA / "cmrc2018_train_sample.json", "sample")
+    src = PairSource(cached_features(rs, lambda: embedder, tmp_path)).with_keywords(lambda: embedder, tmp_path)
+    assert src.keyword_rows and len(src.keywords) == len(src.keyword_texts)
+    qi = next(iter(src.keyword_rows))
+    full, short = src.pair(qi, rs.questions[qi].chunk, True), src.pair(qi, rs.questions[qi].chunk, True, True)
+    assert len(short.q_ids) < len(full.q_ids) and short.target == full.target
+    again = PairSource(cached_features(rs, None, tmp_path)).with_keywords(None, tmp_path)  # cached: no encoder
+    assert np.array_equal(again.keywords.states[:], src.keywords.states[:])
+    job = Job(src, list(range(len(rs.questions))), src.negatives())
+    examples = epoch_examples([job], random.Random(1), keyword_share=1.0)
+    assert {x[1] for x in examples if x[4]} == {x[1] for x in examples} & set(src.keyword_rows)
+    cfg = TrainConfig(epochs=30, batch=8, lr=2e-3, max_steps=40, seed=7, keyword_share=0.5)
+    _, losses, _ = train_head([job], cfg, embedder.state_dim, log_every=1000)
+    assert np.mean(losses[-10:]) < 0.7 * np.mean(losses[:10])
+
+
 def test_seeded_epochs_are_reproducible():
     from types import SimpleNamespace as NS
 
@@ -317,7 +350,8 @@ def test_bad_ensemble_and_training_settings_are_refused():
         Ensemble([ReaderHead(dim=16, heads=2, layers=1), ReaderHead(dim=32, heads=2, layers=1)])
     with pytest.raises(ValueError):
         Reader(ReaderHead(dim=16, heads=2, layers=1), keep=0)
-    for bad in (TrainConfig(members=0), TrainConfig(members=3, joint=3), TrainConfig(members=2, init="w")):
+    for bad in (TrainConfig(members=0), TrainConfig(members=3, joint=3), TrainConfig(members=2, init="w"),
+                TrainConfig(keyword_share=1.5)):
         with pytest.raises(ValueError):
             bad.check()
     TrainConfig().check()

@@ -108,3 +108,18 @@ def cached_features(rs: ReadingSet, embedder_factory, cache: Path, model_id: str
     marker.write_text(json.dumps({"dim": embedder.state_dim, "model": embedder.model_id,
                                   "layers": list(embedder.layers)}))
     return SetFeatures(rs, passages, questions)
+
+
+def cached_queries(texts: list[str], name: str, embedder_factory, cache: Path) -> StateTable:
+    """Token states of extra question texts (``keywords.keyword_form``), cached like a set's,
+    in a folder keyed by the texts themselves."""
+    h = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:16]
+    folder = Path(cache) / f"{name}-{h}"
+    marker = folder / "done.json"
+    if marker.is_file():
+        return StateTable.load(folder, "questions", json.loads(marker.read_text())["dim"])
+    folder.mkdir(parents=True, exist_ok=True)
+    embedder = embedder_factory()
+    table = encode_table(embedder, texts, folder, "questions", "query")
+    marker.write_text(json.dumps({"dim": embedder.state_dim, "model": embedder.model_id}))
+    return table

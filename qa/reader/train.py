@@ -27,7 +27,8 @@ from . import sets
 from .batch import Pair, collate, head_inputs
 from .chars import CharLayout, char_layout, question_overlap
 from .data import ReadingSet
-from .features import SetFeatures, cached_features
+from .features import SetFeatures, StateTable, cached_features, cached_queries
+from .keywords import keyword_form
 from .model import Ensemble, ReaderHead, span_loss, with_joint
 from .reader import Reader
 
@@ -43,6 +44,20 @@ class PairSource:
         self.f = f
         self.data: ReadingSet = f.data
         self._layouts: dict[int, CharLayout] = {}
+        self.keyword_rows: dict[int, int] = {}  # question -> its keyword form's row in ``keywords``
+        self.keyword_texts: list[str] = []
+        self.keywords: StateTable | None = None
+
+    def with_keywords(self, embedder_factory, cache: Path) -> PairSource:
+        """Load (encoding once) the keyword forms of the questions that have one."""
+        for i, q in enumerate(self.data.questions):
+            form = keyword_form(q.question)
+            if form:
+                self.keyword_rows[i] = len(self.keyword_texts)
+                self.keyword_texts.append(form)
+        if self.keyword_texts:
+            self.keywords = cached_queries(self.keyword_texts, f"{self.name}-keywords", embedder_factory, cache)
+        return self
 
     @property
     def name(self) -> str:
@@ -53,14 +68,17 @@ class PairSource:
             self._layouts[p] = char_layout(self.data.passages[p].text, self.f.passages.offsets[self.f.passages.rows(p)])
         return self._layouts[p]
 
-    def pair(self, q: int, p: int, answer: bool) -> Pair:
-        P, Q = self.f.passages, self.f.questions
+    def pair(self, q: int, p: int, answer: bool, keyword: bool = False) -> Pair:
+        """Question ``q`` (in keyword form when ``keyword``) with passage ``p``."""
+        P, Q, row, text = self.f.passages, self.f.questions, q, self.data.questions[q].question
+        if keyword:
+            Q, row = self.keywords, self.keyword_rows[q]
+            text = self.keyword_texts[row]
         target = (-1, -1)
         if answer:
             target = self.target(q, p)
-        return Pair(P.states[P.rows(p)], P.ids[P.rows(p)], Q.states[Q.rows(q)], Q.ids[Q.rows(q)],
-                    self.layout(p), target,
-                    question_overlap(self.data.passages[p].text, self.data.questions[q].question))
+        return Pair(P.states[P.rows(p)], P.ids[P.rows(p)], Q.states[Q.rows(row)], Q.ids[Q.rows(row)],
+                    self.layout(p), target, question_overlap(self.data.passages[p].text, text))
 
     def target(self, q: int, p: int) -> tuple[int, int]:
         """First and last answer character, moved inwards onto characters an answer may use."""
@@ -116,11 +134,14 @@ class TrainConfig:
     joint_lr: float = 1e-4             # for the encoder layers; the head gets joint_head_lr
     joint_head_lr: float = 5e-4
     init: str | None = None            # start from these trained head weights (skips stage 1)
+    keyword_share: float = 0.4         # chance a question with a keyword form is read in it, per epoch
 
     def check(self) -> None:
         """Raise ValueError for settings that cannot train (before any slow work starts)."""
         if self.members < 1 or self.epochs < 1:
             raise ValueError("members and epochs must be at least 1")
+        if not 0.0 <= self.keyword_share <= 1.0:
+            raise ValueError("keyword_share must be between 0 and 1")
         if self.members > 1 and (self.joint or self.init):
             raise ValueError("an ensemble (members > 1) trains stage 1 only: --joint and --init need --members 1")
 
@@ -134,18 +155,24 @@ class Job:
     negatives: dict[int, tuple[list[int], list[int]]] = field(default_factory=dict)
 
 
-def epoch_examples(jobs: list[Job], rng: random.Random) -> list[tuple[Job, int, int, bool]]:
+def epoch_examples(jobs: list[Job], rng: random.Random,
+                   keyword_share: float = 0.0) -> list[tuple[Job, int, int, bool, bool]]:
+    """(job, question, passage, holds the answer, question in keyword form) for one epoch: each
+    answerable question's positive and one negative, both in keyword form with chance
+    ``keyword_share`` when the question has one."""
     out = []
     for job in jobs:
+        rows = getattr(job.source, "keyword_rows", {})
         for qi in job.questions:
             q = job.source.data.questions[qi]
             if q.chunk < 0:
                 continue
-            out.append((job, qi, q.chunk, True))
+            keyword = bool(keyword_share) and qi in rows and rng.random() < keyword_share
+            out.append((job, qi, q.chunk, True, keyword))
             same, retrieved = job.negatives.get(qi, ([], []))
             pool = same if (same and (rng.random() < 0.5 or not retrieved)) else retrieved
             if pool:
-                out.append((job, qi, rng.choice(pool), False))
+                out.append((job, qi, rng.choice(pool), False, keyword))
     return out
 
 
@@ -200,8 +227,8 @@ def train_head(jobs: list[Job], cfg: TrainConfig, in_dim: int, evaluate=None, lo
     for epoch in range(epochs):
         head.train()
         t0 = time.perf_counter()
-        for batch in batches(epoch_examples(jobs, rng), cfg.batch, rng):
-            pairs = [job.source.pair(qi, p, ans) for job, qi, p, ans in batch]
+        for batch in batches(epoch_examples(jobs, rng, cfg.keyword_share), cfg.batch, rng):
+            pairs = [job.source.pair(qi, p, ans, kw) for job, qi, p, ans, kw in batch]
             inputs = collate(pairs)
             start, end, null = head(**head_inputs(inputs))
             loss = span_loss(start, end, null, inputs["char_mask"], inputs["targets"])
@@ -238,27 +265,32 @@ def train_head(jobs: list[Job], cfg: TrainConfig, in_dim: int, evaluate=None, lo
 # ---------------------------------------------------------------- measuring
 
 
-def read_best(reader: Reader, src: PairSource, qi: int, passages: list[int]) -> tuple[str, float] | None:
-    """The reader's best span for question ``qi`` over ``passages``: (its text, its margin), or None."""
-    spans = reader.read([src.pair(qi, p, False) for p in passages], [src.data.passages[p].text for p in passages],
-                        k=1)
+def read_best(reader: Reader, src: PairSource, qi: int, passages: list[int],
+              keyword: bool = False) -> tuple[str, float] | None:
+    """The reader's best span for question ``qi`` (in keyword form when ``keyword``) over
+    ``passages``: (its text, its margin), or None."""
+    spans = reader.read([src.pair(qi, p, False, keyword) for p in passages],
+                        [src.data.passages[p].text for p in passages], k=1)
     if not spans:
         return None
     best = spans[0]
     return src.data.passages[passages[best.passage]].text[best.start:best.end], best.margin
 
 
-def read_gold(reader: Reader, src: PairSource, questions: list[int]) -> dict:
-    """EM and F1 (percent) with the gold paragraph's chunks as the only passages."""
-    em = f1 = 0.0
+def read_gold(reader: Reader, src: PairSource, questions: list[int], keyword: bool = False) -> dict:
+    """EM and F1 (percent) with the gold paragraph's chunks as the only passages, and the share
+    of questions whose best span clears the reader's threshold (answered)."""
+    em = f1 = answered = 0.0
     for qi in questions:
         q = src.data.questions[qi]
-        found = read_best(reader, src, qi, src.data.paragraph_chunks[q.paragraph])
+        found = read_best(reader, src, qi, src.data.paragraph_chunks[q.paragraph], keyword)
         text = found[0] if found else ""
         em += exact_match(text, q.answers)
         f1 += f1_score(text, q.answers)
+        answered += bool(found) and found[1] >= reader.threshold
     n = max(1, len(questions))
-    return {"em": round(100 * em / n, 2), "f1": round(100 * f1 / n, 2), "questions": len(questions)}
+    return {"em": round(100 * em / n, 2), "f1": round(100 * f1 / n, 2), "answered": round(answered / n, 3),
+            "questions": len(questions)}
 
 
 ANSWERABLE_SHARE = 0.75  # the product's prior: most questions asked of a news archive have an answer in it
@@ -337,6 +369,10 @@ def run(data_dir: Path, trial: Path, out: Path, cache: Path, cfg: TrainConfig, e
     drcd_train_p, drcd_report_p = sets.splits(drcd_t.data)
     jobs = [Job(cmrc, questions_in(cmrc, cmrc_train_p)), Job(drcd_t, questions_in(drcd_t, drcd_train_p)),
             Job(drcd_s, questions_in(drcd_s, drcd_train_p))]
+    if cfg.keyword_share:
+        for src in (cmrc, drcd_t, drcd_s):
+            src.with_keywords(embedder_factory, cache)
+        log.info("keyword forms ready: %s", {s.name: len(s.keyword_texts) for s in (cmrc, drcd_t, drcd_s)})
     for job in jobs:
         job.negatives = job.source.negatives()
     select = questions_in(cmrc, cmrc_select_p)
@@ -375,6 +411,9 @@ def run(data_dir: Path, trial: Path, out: Path, cache: Path, cfg: TrainConfig, e
     metrics = {"select_cmrc_train_heldout": read_gold(reader, cmrc, select),
                "drcd_heldout_traditional": read_gold(reader, drcd_t, questions_in(drcd_t, drcd_report_p)),
                "answerability_select": stats}
+    if cmrc.keyword_rows:
+        metrics["select_keyword_form"] = read_gold(reader, cmrc, [q for q in select if q in cmrc.keyword_rows],
+                                                   keyword=True)
     if trial_src is not None:
         everything = list(range(len(trial_src.data.questions)))
         metrics["cmrc2018_trial_gold_passage"] = read_gold(reader, trial_src, everything)
