@@ -443,6 +443,10 @@ def write_card(meta: dict, path: Path, weights: str) -> None:
     trial = m.get("cmrc2018_trial_gold_passage", {})
     a = m["answerability_select"]
     drcd, sel = m["drcd_heldout_traditional"], m["select_cmrc_train_heldout"]
+    kw = m.get("select_keyword_form")
+    keyword_row = (f"\n| the same, the {kw['questions']} questions that have a keyword form, asked in it "
+                   f"({kw['answered']:.0%} answered at the threshold) | {kw['em']} | {kw['f1']} | {kw['questions']} |"
+                   if kw else "")
     text = f"""# Reader weights: `{weights}`
 
 {what} over the frozen token
@@ -464,7 +468,8 @@ with OpenCC t2s | training; 20% of paragraphs held out, only reported | DRCKnowl
 
 Questions trained on: {meta["train_questions"]}. Each answerable question gives its positive chunk and,
 each epoch, one negative: another chunk of its paragraph or a retrieved chunk of another paragraph
-that holds no answer string.
+that holds no answer string. A question that ends in its interrogative is read, with chance
+`keyword_share` each epoch, in keyword form ("《ICO》主创者" for "《ICO》主创者是谁?").
 
 ## Command and seed
 
@@ -482,7 +487,7 @@ cached features (encoding the features once takes about 15 minutes more).
 | --- | --- | --- | --- |
 | CMRC 2018 trial (held out) | {trial.get("em", "")} | {trial.get("f1", "")} | {trial.get("questions", "")} |
 | DRCD held-out paragraphs, traditional questions as asked | {drcd["em"]} | {drcd["f1"]} | {drcd["questions"]} |
-| CMRC 2018 train, held-out paragraphs (selection) | {sel["em"]} | {sel["f1"]} | {sel["questions"]} |
+| CMRC 2018 train, held-out paragraphs (selection) | {sel["em"]} | {sel["f1"]} | {sel["questions"]} |{keyword_row}
 
 No-answer threshold {a["threshold"]} (margin of the best span over no answer), chosen on the selection
 paragraphs to maximize the expected score when {a.get("answerable_share", 0.75):.0%} of questions have an
