@@ -179,12 +179,12 @@ def test_keyword_forms_are_cached_and_trained_on(tmp_path, embedder):
     from qa.reader.train import Job, PairSource, TrainConfig, epoch_examples, train_head
 
     rs = load_squad(DATA / "cmrc2018_train_sample.json", "sample")
-    src = PairSource(cached_features(rs, lambda: embedder, tmp_path)).with_keywords(lambda: embedder, tmp_path)
+    src = PairSource(cached_features(rs, lambda: embedder, tmp_path)).with_keywords(lambda: embedder)
     assert src.keyword_rows and len(src.keywords) == len(src.keyword_texts)
     qi = next(iter(src.keyword_rows))
     full, short = src.pair(qi, rs.questions[qi].chunk, True), src.pair(qi, rs.questions[qi].chunk, True, True)
     assert len(short.q_ids) < len(full.q_ids) and short.target == full.target
-    again = PairSource(cached_features(rs, None, tmp_path)).with_keywords(None, tmp_path)  # cached: no encoder
+    again = PairSource(cached_features(rs, None, tmp_path)).with_keywords(None)  # cached: no encoder
     assert np.array_equal(again.keywords.states[:], src.keywords.states[:])
     job = Job(src, list(range(len(rs.questions))), src.negatives())
     examples = epoch_examples([job], random.Random(1), keyword_share=1.0)

@@ -84,6 +84,7 @@ class SetFeatures:
     data: ReadingSet
     passages: StateTable
     questions: StateTable
+    folder: Path          # where they are cached (one set, one model)
 
 
 def cached_features(rs: ReadingSet, embedder_factory, cache: Path, model_id: str | None = None) -> SetFeatures:
@@ -97,7 +98,7 @@ def cached_features(rs: ReadingSet, embedder_factory, cache: Path, model_id: str
     if marker.is_file():
         info = json.loads(marker.read_text())
         return SetFeatures(rs, StateTable.load(folder, "passages", info["dim"]),
-                           StateTable.load(folder, "questions", info["dim"]))
+                           StateTable.load(folder, "questions", info["dim"]), folder)
     folder.mkdir(parents=True, exist_ok=True)
     embedder = embedder_factory()
     log.info("encoding %s: %d passages, %d questions into %s", rs.name, len(rs.passages),
@@ -107,19 +108,16 @@ def cached_features(rs: ReadingSet, embedder_factory, cache: Path, model_id: str
     questions = encode_table(embedder, [q.question for q in rs.questions], folder, "questions", "query")
     marker.write_text(json.dumps({"dim": embedder.state_dim, "model": embedder.model_id,
                                   "layers": list(embedder.layers)}))
-    return SetFeatures(rs, passages, questions)
+    return SetFeatures(rs, passages, questions, folder)
 
 
-def cached_queries(texts: list[str], name: str, embedder_factory, cache: Path) -> StateTable:
-    """Token states of extra question texts (``keywords.keyword_form``), cached like a set's,
-    in a folder keyed by the texts themselves."""
-    h = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:16]
-    folder = Path(cache) / f"{name}-{h}"
-    marker = folder / "done.json"
-    if marker.is_file():
-        return StateTable.load(folder, "questions", json.loads(marker.read_text())["dim"])
-    folder.mkdir(parents=True, exist_ok=True)
-    embedder = embedder_factory()
-    table = encode_table(embedder, texts, folder, "questions", "query")
-    marker.write_text(json.dumps({"dim": embedder.state_dim, "model": embedder.model_id}))
+def cached_queries(f: SetFeatures, texts: list[str], name: str, embedder_factory) -> StateTable:
+    """Token states of more question texts of a set (``keywords.keyword_form``), cached in the
+    set's own folder (so with the same model) as ``name``, and encoded again when the texts change."""
+    marker = f.folder / f"{name}.json"
+    key = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:16]
+    if marker.is_file() and json.loads(marker.read_text())["texts"] == key:
+        return StateTable.load(f.folder, name, f.questions.states.shape[1])
+    table = encode_table(embedder_factory(), texts, f.folder, name, "query")
+    marker.write_text(json.dumps({"texts": key}))
     return table

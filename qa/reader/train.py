@@ -48,15 +48,16 @@ class PairSource:
         self.keyword_texts: list[str] = []
         self.keywords: StateTable | None = None
 
-    def with_keywords(self, embedder_factory, cache: Path) -> PairSource:
-        """Load (encoding once) the keyword forms of the questions that have one."""
+    def with_keywords(self, embedder_factory) -> PairSource:
+        """Load (encoding once, beside the set's features) the keyword forms of the questions
+        that have one."""
         for i, q in enumerate(self.data.questions):
             form = keyword_form(q.question)
             if form:
                 self.keyword_rows[i] = len(self.keyword_texts)
                 self.keyword_texts.append(form)
         if self.keyword_texts:
-            self.keywords = cached_queries(self.keyword_texts, f"{self.name}-keywords", embedder_factory, cache)
+            self.keywords = cached_queries(self.f, self.keyword_texts, "keywords", embedder_factory)
         return self
 
     @property
@@ -162,12 +163,11 @@ def epoch_examples(jobs: list[Job], rng: random.Random,
     ``keyword_share`` when the question has one."""
     out = []
     for job in jobs:
-        rows = getattr(job.source, "keyword_rows", {})
         for qi in job.questions:
             q = job.source.data.questions[qi]
             if q.chunk < 0:
                 continue
-            keyword = bool(keyword_share) and qi in rows and rng.random() < keyword_share
+            keyword = bool(keyword_share) and qi in job.source.keyword_rows and rng.random() < keyword_share
             out.append((job, qi, q.chunk, True, keyword))
             same, retrieved = job.negatives.get(qi, ([], []))
             pool = same if (same and (rng.random() < 0.5 or not retrieved)) else retrieved
@@ -371,7 +371,7 @@ def run(data_dir: Path, trial: Path, out: Path, cache: Path, cfg: TrainConfig, e
             Job(drcd_s, questions_in(drcd_s, drcd_train_p))]
     if cfg.keyword_share:
         for src in (cmrc, drcd_t, drcd_s):
-            src.with_keywords(embedder_factory, cache)
+            src.with_keywords(embedder_factory)
         log.info("keyword forms ready: %s", {s.name: len(s.keyword_texts) for s in (cmrc, drcd_t, drcd_s)})
     for job in jobs:
         job.negatives = job.source.negatives()
