@@ -216,9 +216,10 @@ def test_saved_weights_keep_their_threshold_calibration_and_card_data(tmp_path):
 
     torch.manual_seed(0)
     r = Reader(ReaderHead(dim=16, heads=2, layers=1), threshold=1.5, calibration=(0.3, -1.0),
-               meta={"threshold": 9.0, "seed": 5})
+               meta={"threshold": 9.0, "seed": 5}, keep=5)
     back = Reader.load(r.save(tmp_path / "r.safetensors"))
     assert back.threshold == 1.5 and back.calibration == (0.3, -1.0) and back.meta["seed"] == 5
+    assert back.keep == 5 and "keep" not in back.meta
     assert back.head.config == r.head.config
     for (k, a), (_, b) in zip(r.head.state_dict().items(), back.head.state_dict().items()):
         assert torch.allclose(a, b, atol=1e-2), k  # stored as float16

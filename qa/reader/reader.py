@@ -34,7 +34,7 @@ log = logging.getLogger("qa.reader")
 
 WEIGHTS = Path(__file__).resolve().parent / "weights" / "reader.safetensors"
 BATCH = 32
-KEEP = 2  # chunks every ensemble member reads, chosen by the first member (the scout)
+KEEP = 2  # chunks every ensemble member reads, chosen by the first member (the scout); saved with new weights
 
 
 @dataclass
@@ -81,7 +81,8 @@ class Reader:
         with safe_open(str(path), "numpy") as f:
             info = json.loads((f.metadata() or {}).get("reader", "{}"))
         settings = (info.get("threshold", 0.0), tuple(info.get("calibration", (1.0, 0.0))),
-                    {k: v for k, v in info.items() if k not in ("config", "threshold", "calibration")})
+                    {k: v for k, v in info.items() if k not in ("config", "threshold", "calibration", "keep")})
+        keep = info.get("keep")  # how many chunks the whole ensemble reads, saved with the weights
         if runtime == "onnx" and not info["config"].get("joint"):
             try:
                 from .onnx_head import OnnxHead, export, head_files
@@ -93,10 +94,10 @@ class Reader:
                     for f, member in zip(files, getattr(head, "members", [head]), strict=True):
                         export(member, f)
                 return cls(None, *settings, onnx=[OnnxHead(f) for f in files],
-                           overlap=bool(info["config"].get("overlap")))
+                           overlap=bool(info["config"].get("overlap")), keep=keep)
             except Exception as e:  # noqa: BLE001 - the torch head answers the same
                 log.warning("reading through ONNX Runtime is not available (%s); using torch", e)
-        return cls(cls._torch_head(path, info), *settings)
+        return cls(cls._torch_head(path, info), *settings, keep=keep)
 
     @staticmethod
     def _torch_head(path: Path, info: dict) -> ReaderHead | Ensemble:
@@ -115,7 +116,7 @@ class Reader:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         info = {**self.meta, **extra, "config": self.head.config, "threshold": self.threshold,
-                "calibration": list(self.calibration)}
+                "calibration": list(self.calibration), "keep": self.keep}
         state = {k: v.detach().to(torch.float16).contiguous() for k, v in self.head.state_dict().items()}
         save_file(state, str(path), metadata={"reader": json.dumps(info, ensure_ascii=False)})
         return path

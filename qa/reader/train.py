@@ -431,6 +431,11 @@ def run(data_dir: Path, trial: Path, out: Path, cache: Path, cfg: TrainConfig, e
     return meta
 
 
+def _calibration(meta: dict) -> str:
+    a, b = meta.get("calibration") or (1.0, 0.0)
+    return f"score = 1 / (1 + exp(-({a:.4g} × margin {'-' if b < 0 else '+'} {abs(b):.4g})))"
+
+
 def write_card(meta: dict, path: Path, weights: str) -> None:
     """The model card next to the weights: data and licences, command, seed, metrics."""
     m = meta["metrics"]
@@ -493,7 +498,7 @@ No-answer threshold {a["threshold"]} (margin of the best span over no answer), c
 paragraphs to maximize the expected score when {a.get("answerable_share", 0.75):.0%} of questions have an
 answer (F1 when answerable, 1 for declining when not): it answers {a["answered_gold"]:.0%} of questions
 given their gold paragraph and declines {a["declined_wrong"]:.0%} given only retrieved wrong paragraphs.
-Calibration (logistic on the margin): {meta.get("calibration", "")}.
+Calibration (logistic on the margin, fitted on the same paragraphs): {_calibration(meta)}.
 
 Epochs (selection F1 on 400 held-out questions picks each member's best):
 
