@@ -12,7 +12,7 @@ from .logs import configure as configure_logging
 from .pipeline import Pipeline
 from .prompts import load_prompts
 from .render import answer_json, citation_url, reply_text
-from .settings import SettingError, Settings
+from .settings import DEFAULT_ENCODER, ENCODERS, SettingError, Settings
 
 
 def _add_corpus_option(p: argparse.ArgumentParser) -> None:
@@ -112,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keyword-share", type=float, default=0.4,
                    help="chance, per epoch, that a question ending in its interrogative is read in keyword "
                         "form (\"X的主持人\" for \"X的主持人是谁?\"; default: 0.4, 0 turns it off)")
+    p.add_argument("--encoder", default=DEFAULT_ENCODER, choices=ENCODERS,
+                   help="how the encoder runs for the training features; train as the product reads "
+                        f"(default: {DEFAULT_ENCODER}, the product's default)")
     p.add_argument("--seed", type=int)
     p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     p.set_defaults(func=cmd_train_reader, needs_corpus=False)
@@ -191,7 +194,7 @@ def cmd_train_reader(args: argparse.Namespace, settings: Settings) -> int:
     torch.set_num_threads(args.threads or os.cpu_count() or 1)
     cfg = TrainConfig(epochs=args.epochs, seed=args.seed if args.seed is not None else sets.SEED, cross=args.cross,
                       dim=args.dim, overlap=args.overlap, members=args.members, joint=args.joint,
-                      joint_epochs=args.joint_epochs, keyword_share=args.keyword_share,
+                      joint_epochs=args.joint_epochs, keyword_share=args.keyword_share, encoder=args.encoder,
                       init=str(args.init) if args.init else None)
     try:
         cfg.check()
@@ -202,7 +205,7 @@ def cmd_train_reader(args: argparse.Namespace, settings: Settings) -> int:
 
     def embedder():
         if not made:
-            made.append(Embedder(settings.model, encoder="torch"))  # the shipped weights' features: fp32
+            made.append(Embedder(settings.model, encoder=cfg.encoder))
         return made[0]
 
     cache = _feature_cache(args.cache)

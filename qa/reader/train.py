@@ -22,7 +22,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..embedder import model_id
 from ..evaluate import exact_match, f1_score
+from ..settings import DEFAULT_ENCODER, DEFAULT_MODEL, ENCODERS
 from . import sets
 from .batch import Pair, collate, head_inputs
 from .chars import CharLayout, char_layout, question_overlap
@@ -136,6 +138,7 @@ class TrainConfig:
     joint_head_lr: float = 5e-4
     init: str | None = None            # start from these trained head weights (skips stage 1)
     keyword_share: float = 0.4         # chance a question with a keyword form is read in it, per epoch
+    encoder: str = DEFAULT_ENCODER     # how the encoder runs for the training features: as the product reads
 
     def check(self) -> None:
         """Raise ValueError for settings that cannot train (before any slow work starts)."""
@@ -143,6 +146,8 @@ class TrainConfig:
             raise ValueError("members and epochs must be at least 1")
         if not 0.0 <= self.keyword_share <= 1.0:
             raise ValueError("keyword_share must be between 0 and 1")
+        if self.encoder not in ENCODERS:
+            raise ValueError(f"encoder must be one of {', '.join(ENCODERS)}, not {self.encoder!r}")
         if self.members > 1 and (self.joint or self.init):
             raise ValueError("an ensemble (members > 1) trains stage 1 only: --joint and --init need --members 1")
 
@@ -356,10 +361,15 @@ def run(data_dir: Path, trial: Path, out: Path, cache: Path, cfg: TrainConfig, e
     layers), select, measure, and write the weights and the card."""
     cfg.check()
     t0 = time.perf_counter()
-    cmrc = PairSource(cached_features(sets.cmrc_train(data_dir), embedder_factory, cache))
-    drcd_t = PairSource(cached_features(sets.drcd(data_dir), embedder_factory, cache))
-    drcd_s = PairSource(cached_features(sets.drcd(data_dir, simplified=True), embedder_factory, cache))
-    trial_src = PairSource(cached_features(sets.cmrc_trial(trial), embedder_factory, cache)) if trial else None
+    variant = model_id(DEFAULT_MODEL, cfg.encoder)  # int8 states are cached apart from fp32 ones
+
+    def features(rs):
+        return PairSource(cached_features(rs, embedder_factory, cache, variant))
+
+    cmrc = features(sets.cmrc_train(data_dir))
+    drcd_t = features(sets.drcd(data_dir))
+    drcd_s = features(sets.drcd(data_dir, simplified=True))
+    trial_src = features(sets.cmrc_trial(trial)) if trial else None
     log.info("features ready in %.1f min", (time.perf_counter() - t0) / 60)
 
     def questions_in(src: PairSource, paragraphs: set[int]) -> list[int]:
@@ -417,7 +427,7 @@ def run(data_dir: Path, trial: Path, out: Path, cache: Path, cfg: TrainConfig, e
     if trial_src is not None:
         everything = list(range(len(trial_src.data.questions)))
         metrics["cmrc2018_trial_gold_passage"] = read_gold(reader, trial_src, everything)
-    meta = {"encoder": "intfloat/multilingual-e5-small",
+    meta = {"encoder": "intfloat/multilingual-e5-small", "runtime": cfg.encoder,
             "layers": [6, 9, 12], "joint_layers": cfg.joint, "seed": cfg.seed, "epochs": cfg.epochs,
             "train_config": vars(cfg),
             "epoch_reports": reports, "metrics": metrics, "train_minutes": round(train_minutes, 1),
