@@ -284,19 +284,11 @@ def test_an_ensemble_reads_as_its_members_averaged_and_round_trips(tmp_path):
 
 
 def _random_pairs(n, seed=0):
-    from qa.reader.batch import Pair
-    from qa.reader.chars import CHAR_FEATURES, OVERLAP_FEATURES, CharLayout
+    from qa.reader.batch import random_pair
 
     rng = np.random.default_rng(seed)
-    pairs, texts = [], []
-    for _ in range(n):
-        tp, chars = int(rng.integers(6, 12)), int(rng.integers(10, 30))
-        layout = CharLayout(np.sort(rng.integers(0, tp, chars)), rng.random((chars, CHAR_FEATURES), dtype=np.float32),
-                            np.ones(chars, bool))
-        pairs.append(Pair(rng.standard_normal((tp, 1152)).astype(np.float32), rng.integers(5, 999, tp),
-                          rng.standard_normal((5, 1152)).astype(np.float32), rng.integers(5, 999, 5), layout,
-                          overlap=(rng.random((chars, OVERLAP_FEATURES)) > 0.5).astype(np.float32)))
-        texts.append("".join(rng.choice(list("新闻问答郑州会议出席"), chars)))
+    pairs = [random_pair(rng, int(rng.integers(6, 12)), 5, int(rng.integers(10, 30))) for _ in range(n)]
+    texts = ["".join(rng.choice(list("新闻问答郑州会议出席"), len(p.layout.token))) for p in pairs]
     return pairs, texts
 
 

@@ -20,6 +20,15 @@ class Pair:
     overlap: np.ndarray | None = None   # (chars, 2) what the question repeats (chars.question_overlap)
 
 
+def random_pair(rng: np.random.Generator, tp: int, tq: int, chars: int, dim: int = 1152) -> Pair:
+    """A pair of random states and features of the given sizes (tracing the head for export; tests)."""
+    layout = CharLayout(np.sort(rng.integers(0, tp, chars)), rng.random((chars, CHAR_FEATURES), dtype=np.float32),
+                        np.ones(chars, bool))
+    return Pair(rng.standard_normal((tp, dim)).astype(np.float32), rng.integers(5, 999, tp),
+                rng.standard_normal((tq, dim)).astype(np.float32), rng.integers(5, 999, tq), layout,
+                overlap=(rng.random((chars, OVERLAP_FEATURES)) > 0.5).astype(np.float32))
+
+
 def collate(pairs: list[Pair]) -> dict:
     """The padded batch as torch tensors (training, and the torch head)."""
     import torch

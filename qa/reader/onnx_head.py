@@ -40,20 +40,10 @@ def export(head, out: Path) -> Path:
     """Export a torch :class:`~qa.reader.model.ReaderHead` to ``out`` (dynamic batch and lengths)."""
     import torch
 
-    from .batch import Pair, collate
-    from .chars import CHAR_FEATURES, OVERLAP_FEATURES, CharLayout
+    from .batch import collate, random_pair
 
-    dim = head.config["in_dim"]
-    rng = np.random.default_rng(0)
-
-    def pair(tp: int, tq: int, chars: int) -> Pair:
-        layout = CharLayout(np.arange(chars) % tp, rng.random((chars, CHAR_FEATURES), dtype=np.float32),
-                            np.ones(chars, bool))
-        return Pair(rng.standard_normal((tp, dim)).astype(np.float32), rng.integers(5, 999, tp),
-                    rng.standard_normal((tq, dim)).astype(np.float32), rng.integers(5, 999, tq), layout,
-                    overlap=(rng.random((chars, OVERLAP_FEATURES)) > 0.5).astype(np.float32))
-
-    inputs = collate([pair(9, 5, 14), pair(7, 4, 11)])
+    rng, dim = np.random.default_rng(0), head.config["in_dim"]
+    inputs = collate([random_pair(rng, 9, 5, 14, dim), random_pair(rng, 7, 4, 11, dim)])
 
     class Positional(torch.nn.Module):
         def __init__(self):
