@@ -12,7 +12,7 @@ from .logs import configure as configure_logging
 from .pipeline import Pipeline
 from .prompts import load_prompts
 from .render import answer_json, citation_url, reply_text
-from .settings import DEFAULT_ENCODER, ENCODERS, SettingError, Settings
+from .settings import ENCODERS, SettingError, Settings
 
 
 def _add_corpus_option(p: argparse.ArgumentParser) -> None:
@@ -112,9 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keyword-share", type=float, default=0.4,
                    help="chance, per epoch, that a question ending in its interrogative is read in keyword "
                         "form (\"X的主持人\" for \"X的主持人是谁?\"; default: 0.4, 0 turns it off)")
-    p.add_argument("--encoder", default=DEFAULT_ENCODER, choices=ENCODERS,
-                   help="how the encoder runs for the training features; train as the product reads "
-                        f"(default: {DEFAULT_ENCODER}, the product's default)")
+    p.add_argument("--encoder", default="torch", choices=ENCODERS,
+                   help="how the encoder runs for the training features (default: torch, fp32; heads trained "
+                        "on onnx-int8 states learned worse, see the README)")
     p.add_argument("--seed", type=int)
     p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     p.set_defaults(func=cmd_train_reader, needs_corpus=False)

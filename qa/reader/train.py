@@ -24,7 +24,7 @@ import torch
 
 from ..embedder import model_id
 from ..evaluate import exact_match, f1_score
-from ..settings import DEFAULT_ENCODER, DEFAULT_MODEL, ENCODERS
+from ..settings import DEFAULT_MODEL, ENCODERS
 from . import sets
 from .batch import Pair, collate, head_inputs
 from .chars import CharLayout, char_layout, question_overlap
@@ -138,7 +138,9 @@ class TrainConfig:
     joint_head_lr: float = 5e-4
     init: str | None = None            # start from these trained head weights (skips stage 1)
     keyword_share: float = 0.4         # chance a question with a keyword form is read in it, per epoch
-    encoder: str = DEFAULT_ENCODER     # how the encoder runs for the training features: as the product reads
+    # how the encoder runs for the training features. fp32 (torch), although the product reads int8
+    # states: trained on int8 states, a head learned worse (README, fifth round of issue 9)
+    encoder: str = "torch"
 
     def check(self) -> None:
         """Raise ValueError for settings that cannot train (before any slow work starts)."""
