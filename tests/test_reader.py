@@ -426,3 +426,29 @@ def test_answering_never_imports_torch(pipeline, tmp_path):
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split()[-3:] == ["True", "False", "False"], out.stdout
+
+
+def test_old_onnx_exports_are_pruned_but_the_ones_in_use_stay(tmp_path):
+    """Each weights file read leaves its ONNX graphs in the cache; only the most recently used
+    few stay, the current ones always, and a half-written export once it is an hour old."""
+    import os
+    import time
+
+    from qa.reader.onnx_head import prune
+
+    now = time.time()
+
+    def made(name, age_hours):
+        f = tmp_path / name
+        f.write_bytes(b"x")
+        os.utime(f, (now - age_hours * 3600, now - age_hours * 3600))
+        return f
+
+    current = [made("reader-cur-0.onnx", 50), made("reader-cur-1.onnx", 50)]  # old, but in use
+    recent = [made(f"reader-r{i}-0.onnx", i) for i in range(1, 4)]           # 1, 2, 3 hours
+    legacy = made("reader-old.onnx", 10)                                        # single-file name
+    tmp_new, tmp_old = made("reader-x-0.onnx.123.tmp", 0), made("reader-y-0.onnx.9.tmp", 2)
+    other = made("encoder.onnx", 99)
+    gone = prune(current, keep=3)
+    assert set(gone) == {recent[2], legacy, tmp_old}
+    assert all(f.exists() for f in [*current, recent[0], recent[1], tmp_new, other])

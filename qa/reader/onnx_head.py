@@ -1,7 +1,8 @@
 """The reader head through ONNX Runtime: no torch at question time.
 
 The head is exported once per weights file (keyed by its SHA-256; one graph per ensemble
-member) into the model cache, the first time a reader is loaded for answering; later starts load
+member) into the model cache, the first time a reader is loaded for answering (the exports of
+the few most recently used weights files are kept, older ones deleted); later starts load
 the ONNX files and never import torch (about 1 s of start-up and 0.3 GB of memory). The logits
 are the torch head's to within float rounding (tested).
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import time
 import warnings
 from pathlib import Path
 
@@ -22,6 +24,7 @@ log = logging.getLogger("qa.reader")
 
 FORMAT = b"3"  # the export's version (2: char_feats carry the question-overlap columns; 3: additive attention masks)
 INPUTS = ("p_states", "p_mask", "p_ids", "q_states", "q_mask", "q_ids", "char_tok", "char_feats", "char_mask")
+KEEP_EXPORTS = 6  # weights files whose exports stay in the model cache: the most recently used
 _AXES = {"p_states": ("tp",), "p_mask": ("tp",), "p_ids": ("tp",), "q_states": ("tq",), "q_mask": ("tq",),
          "q_ids": ("tq",), "char_tok": ("c",), "char_feats": ("c",), "char_mask": ("c",),
          "start": ("c",), "end": ("c",), "null": ()}
@@ -34,6 +37,36 @@ def head_files(weights: Path, members: int = 1) -> list[Path]:
 
     h = hashlib.sha256(Path(weights).read_bytes() + onnxruntime.__version__.encode() + FORMAT).hexdigest()[:16]
     return [model_cache() / f"reader-{h}-{i}.onnx" for i in range(members)]
+
+
+def prune(current: list[Path], keep: int = KEEP_EXPORTS) -> list[Path]:
+    """Delete the exports of all but the ``keep`` most recently used weights files (``current``,
+    the ones being read, always stay), and half-written exports older than an hour (a killed
+    export). Without this, every weights file ever read (each retrained head, each test's) would
+    leave its graphs in the cache. Returns what was deleted."""
+    if not current:
+        return []
+    folder, mine, now = current[0].parent, {f.name for f in current}, time.time()
+    gone = [f for f in folder.glob("reader-*.onnx.*.tmp") if now - f.stat().st_mtime > 3600]
+    groups: dict[str, list[Path]] = {}
+    for f in folder.glob("reader-*.onnx"):
+        if f.name not in mine:
+            groups.setdefault("-".join(f.stem.split("-")[:2]), []).append(f)  # reader-<hash>
+    ranked = sorted(groups.values(), key=lambda files: max(f.stat().st_mtime for f in files), reverse=True)
+    for files in ranked[max(0, keep - 1):]:
+        gone += files
+    for f in gone:
+        f.unlink(missing_ok=True)
+    return gone
+
+
+def touch(files: list[Path]) -> None:
+    """Mark exports as just used (their modification time), so :func:`prune` keeps them."""
+    for f in files:
+        try:
+            os.utime(f)
+        except OSError:  # a read-only cache: nothing to prune either
+            pass
 
 
 def export(head, out: Path) -> Path:

@@ -85,7 +85,7 @@ class Reader:
         keep = info.get("keep")  # how many chunks the whole ensemble reads, saved with the weights
         if runtime == "onnx" and not info["config"].get("joint"):
             try:
-                from .onnx_head import OnnxHead, export, head_files
+                from .onnx_head import OnnxHead, export, head_files, prune, touch
 
                 files = head_files(path, info["config"].get("members", 1))
                 if not all(f.is_file() for f in files):
@@ -93,6 +93,9 @@ class Reader:
                     head = cls._torch_head(path, info)
                     for f, member in zip(files, getattr(head, "members", [head]), strict=True):
                         export(member, f)
+                    prune(files)  # other weights files' exports, all but the latest few
+                else:
+                    touch(files)
                 return cls(None, *settings, onnx=[OnnxHead(f) for f in files],
                            overlap=bool(info["config"].get("overlap")), keep=keep)
             except Exception as e:  # noqa: BLE001 - the torch head answers the same
