@@ -428,11 +428,12 @@ def test_answering_never_imports_torch(pipeline, tmp_path):
     assert out.stdout.split()[-3:] == ["True", "False", "False"], out.stdout
 
 
-def test_old_onnx_exports_are_pruned_but_the_ones_in_use_stay(tmp_path):
+def test_old_onnx_exports_are_pruned_but_the_ones_in_use_stay(tmp_path, monkeypatch):
     """Each weights file read leaves its ONNX graphs in the cache; only the most recently used
     few stay, the current ones always, and a half-written export once it is an hour old."""
     import os
     import time
+    from pathlib import Path
 
     from qa.reader.onnx_head import prune
 
@@ -452,3 +453,8 @@ def test_old_onnx_exports_are_pruned_but_the_ones_in_use_stay(tmp_path):
     gone = prune(current, keep=3)
     assert set(gone) == {recent[2], legacy, tmp_old}
     assert all(f.exists() for f in [*current, recent[0], recent[1], tmp_new, other])
+    def refused(self, missing_ok=False):
+        raise PermissionError(13, "read-only cache", str(self))
+
+    monkeypatch.setattr(Path, "unlink", refused)  # a cache it may not write: nothing raised
+    assert prune(current, keep=1) == [] and recent[0].exists()

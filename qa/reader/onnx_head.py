@@ -43,21 +43,34 @@ def prune(current: list[Path], keep: int = KEEP_EXPORTS) -> list[Path]:
     """Delete the exports of all but the ``keep`` most recently used weights files (``current``,
     the ones being read, always stay), and half-written exports older than an hour (a killed
     export). Without this, every weights file ever read (each retrained head, each test's) would
-    leave its graphs in the cache. Returns what was deleted."""
+    leave its graphs in the cache. Never raises: a file another process removed first, or a cache
+    it may not write, is left as it is. Returns what was deleted."""
     if not current:
         return []
     folder, mine, now = current[0].parent, {f.name for f in current}, time.time()
-    gone = [f for f in folder.glob("reader-*.onnx.*.tmp") if now - f.stat().st_mtime > 3600]
+    doomed = [f for f in folder.glob("reader-*.onnx.*.tmp") if now - _mtime(f) > 3600]
     groups: dict[str, list[Path]] = {}
     for f in folder.glob("reader-*.onnx"):
         if f.name not in mine:
             groups.setdefault("-".join(f.stem.split("-")[:2]), []).append(f)  # reader-<hash>
-    ranked = sorted(groups.values(), key=lambda files: max(f.stat().st_mtime for f in files), reverse=True)
+    ranked = sorted(groups.values(), key=lambda files: max(map(_mtime, files)), reverse=True)
     for files in ranked[max(0, keep - 1):]:
-        gone += files
-    for f in gone:
-        f.unlink(missing_ok=True)
+        doomed += files
+    gone = []
+    for f in doomed:
+        try:
+            f.unlink()
+            gone.append(f)
+        except OSError:
+            pass
     return gone
+
+
+def _mtime(f: Path) -> float:
+    try:
+        return f.stat().st_mtime
+    except OSError:  # removed meanwhile: oldest
+        return 0.0
 
 
 def touch(files: list[Path]) -> None:
