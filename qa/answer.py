@@ -116,7 +116,7 @@ class Answerer:
             return none
         self._laps.restart()
         spans = self.reader.read([self._pair(q, q_states, p.chunk) for p in passages],
-                                 [fold(p.text) for p in passages], k=1)
+                                 [fold(p.text) for p in passages], k=1, lists=q.asks_list)
         self._laps.lap("read")
         best = answerability.best(spans, passages)
         if best is None or not answerability.accept(best.margin, self.reader.threshold):

@@ -36,6 +36,10 @@ INTERROGATIVE = re.compile(
 # Event nouns (qa/data/events.txt): a question naming one prefers stories whose headline names it.
 EVENT_WORDS = words("events")
 
+# Interrogatives that ask for several things: the reader's span is widened to the whole
+# coordination it stands in (reader.decode.coordination).
+LIST_QUESTION = re.compile(r"哪些|哪几|有哪|哪两|哪三|分别|\bwhich\b.+\b(?:are|were|have)\b", re.I)
+
 # Questions about who wrote a story are answered from its byline.
 BYLINE_QUESTION = re.compile(r"(?:哪位|哪个|哪些|什么)?(?:记者|作者|通讯员|撰稿人?)(?:是谁|是哪|有谁|有哪|叫什么)|"
                              r"(?:哪位|哪个|哪些|什么)(?:记者|作者|通讯员)|谁(?:写|撰写|采写|报道)的|"
@@ -53,6 +57,7 @@ class Question:
     events: list[str] = field(default_factory=list)       # 会议, 签约, 调研 …
     keywords: list[str] = field(default_factory=list)     # content words, for matching sentences
     asks_byline: bool = False                             # who wrote the story (记者是谁, 谁写的)
+    asks_list: bool = False                               # several things (哪些, 哪几)
 
     @property
     def date_norms(self) -> list[str]:
@@ -61,7 +66,7 @@ class Question:
     def to_dict(self) -> dict:
         return {"type": self.type, "dates": self.date_norms, "names": self.names, "events": self.events,
                 "keywords": self.keywords,
-                "asks_byline": self.asks_byline}
+                "asks_byline": self.asks_byline, "asks_list": self.asks_list}
 
 
 def question_type(norm: str) -> str:
@@ -78,6 +83,7 @@ def analyze(question: str, tokenizer=None) -> Question:
     q = Question(text=question, norm=norm, type=question_type(norm), english=english,
                  dates=find_dates(norm))
     q.asks_byline = BYLINE_QUESTION.search(norm) is not None
+    q.asks_list = LIST_QUESTION.search(norm) is not None
     q.events = [w for w in EVENT_WORDS if w in norm]
     if tokenizer is not None:
         q.names = _names(norm, tokenizer)

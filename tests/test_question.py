@@ -91,3 +91,11 @@ def test_a_question_without_chinese_or_english_words_gets_the_uis_language(quest
     from qa.normalize import is_english
 
     assert is_english(question) is english
+
+
+@pytest.mark.parametrize("question, several", [
+    ("二七区招商小分队考察了哪些企业?", True), ("胡坤率团去上海、苏州招商是哪几天?", True),
+    ("Which companies were visited?", True), ("二七区区长是谁?", False), ("项目总投资多少亿元?", False),
+])
+def test_questions_that_ask_for_several_things(question, several):
+    assert analyze(question).asks_list is several

@@ -26,6 +26,24 @@ def test_best_span_is_the_best_start_end_pair_within_reach():
     assert best_spans(start, end, 1.0, valid, "ABCDE", max_chars=2, k=1)[0][:2] != (1, 4)
 
 
+def test_a_list_answer_is_widened_along_its_coordination_to_where_the_reader_ends_each_item():
+    from qa.reader.decode import coordination
+
+    text = "考察了上海星驾试验中心和上海粤浦公司,并座谈。"
+    n = len(text)
+    start, end, valid = np.zeros(n), np.zeros(n), np.ones(n, bool)
+    a, b = text.index("上海星驾"), text.index("和")
+    end[text.index("粤浦公司") + 3] = 2.0    # the reader's best end for the next item
+    end[text.index("粤浦") + 1] = 1.0        # a worse one, inside it
+    assert text[slice(*coordination(start, end, valid, text, a, b))] == "上海星驾试验中心和上海粤浦公司"
+    # leftwards too, and never past a clause mark
+    b2 = text.index(",")
+    start[text.index("上海星驾")] = 2.0
+    assert text[slice(*coordination(start, end, valid, text, text.index("上海粤浦"), b2))] == \
+        "上海星驾试验中心和上海粤浦公司"
+    assert coordination(start, end, valid, "甲,乙", 2, 3) == (2, 3)  # no connective: unchanged
+
+
 def test_no_answer_beats_every_span_when_its_score_is_higher():
     start, end = np.zeros(4), np.zeros(4)
     (_, _, margin), = best_spans(start, end, 3.0, np.ones(4, bool), "ABCD", k=1)

@@ -8,6 +8,10 @@ from .chars import is_punct
 
 MAX_ANSWER_CHARS = 80
 _OPEN, _CLOSE = "《“‘「『（(【[", "》”’」』）)】]"
+# a list's items: joined by these (longest first); an item never runs past a clause mark
+CONNECTIVES = ("以及", "、", "和", "及", "与")
+_CLAUSE = frozenset("，。；;,！？!?：:\n")
+MAX_ITEM_CHARS = 40
 
 
 def best_spans(start: np.ndarray, end: np.ndarray, null: float, valid: np.ndarray, text: str | None = None,
@@ -77,3 +81,40 @@ def _closes(text: str, a: int, b: int) -> bool:
 
 def _opens(text: str, a: int, b: int) -> bool:
     return _OPEN[_CLOSE.index(text[b - 1])] in text[a:b - 1]
+
+
+def coordination(start: np.ndarray, end: np.ndarray, valid: np.ndarray, text: str, a: int, b: int) -> tuple[int, int]:
+    """``text[a:b]`` widened to the whole coordination it stands in, for questions that ask for
+    several things (``哪些``): while a connective (:data:`CONNECTIVES`) joins it to a neighbour,
+    the neighbour is added, its far edge where the reader scores it best (the best end after the
+    connective, or the best start before it, within the clause).
+
+    Measured on the held-out CMRC train paragraphs (README, seventh round): for the 66 questions
+    asking for several things F1 64.9 -> 68.4, EM 21.2 -> 25.8; the other questions are not widened.
+    """
+    n = len(text)
+    while True:  # rightwards
+        c = next((c for c in CONNECTIVES if text.startswith(c, b)), None)
+        j = b + len(c) if c else n
+        best, edge = -np.inf, None
+        for k in range(j, min(n, j + MAX_ITEM_CHARS)):
+            if text[k] in _CLAUSE:
+                break
+            if valid[j] and valid[k] and start[j] + end[k] > best:
+                best, edge = start[j] + end[k], k
+        if edge is None:
+            break
+        b = edge + 1
+    while True:  # leftwards
+        c = next((c for c in CONNECTIVES if text.endswith(c, 0, a)), None)
+        j = a - len(c) - 1 if c else -1  # the neighbour's last character
+        best, edge = -np.inf, None
+        for k in range(j, max(-1, j - MAX_ITEM_CHARS), -1):
+            if text[k] in _CLAUSE:
+                break
+            if valid[k] and valid[j] and start[k] + end[j] > best:
+                best, edge = start[k] + end[j], k
+        if edge is None:
+            break
+        a = edge
+    return a, b

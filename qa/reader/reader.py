@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .batch import Pair, arrays, head_inputs
-from .decode import MAX_ANSWER_CHARS, best_spans
+from .decode import MAX_ANSWER_CHARS, best_spans, coordination
 
 if TYPE_CHECKING:
     from .model import Ensemble, ReaderHead
@@ -146,8 +146,10 @@ class Reader:
         return out
 
     def read(self, pairs: list[Pair], texts: list[str], k: int = 3,
-             max_chars: int = MAX_ANSWER_CHARS) -> list[ReadSpan]:
-        """The best spans over all pairs, best first (``k`` per pair at most).
+             max_chars: int = MAX_ANSWER_CHARS, lists: bool = False) -> list[ReadSpan]:
+        """The best spans over all pairs, best first (``k`` per pair at most); with ``lists`` (the
+        question asks for several things), each widened to the coordination it stands in
+        (:func:`~qa.reader.decode.coordination`), keeping its margin.
 
         With an ensemble and more than ``keep`` pairs, the first member scores every pair and the
         whole ensemble reads the ``keep`` pairs with the scout's best spans; only those answer.
@@ -166,7 +168,10 @@ class Reader:
             scored = self.scores(pairs)
         spans = []
         for i, (s, e, null) in zip(order, scored):
-            for a, b, margin in best_spans(s, e, null, pairs[i].layout.valid, texts[i], max_chars, k):
+            valid = pairs[i].layout.valid
+            for a, b, margin in best_spans(s, e, null, valid, texts[i], max_chars, k):
+                if lists:
+                    a, b = coordination(s, e, valid, texts[i], a, b)
                 spans.append(ReadSpan(i, a, b, margin, self.probability(margin)))
         spans.sort(key=lambda r: -r.margin)
         return spans
