@@ -1,0 +1,51 @@
+"""List widening measured where it was chosen: gold passage, questions that ask for several things.
+
+Reads the reader's cached features of CMRC 2018 train's held-out (selection) paragraphs and DRCD's
+held-out paragraphs (written by ``python -m qa train-reader``), and prints EM and F1 for the
+questions :data:`qa.question.LIST_QUESTION` matches, with the reader's span as it is and widened
+along its coordination (``Reader.read(..., lists=True)``). README, seventh round of issue 9.
+
+    python bench/list_widening.py --data ../shared/train
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from qa.evaluate import exact_match, f1_score
+from qa.question import LIST_QUESTION
+from qa.reader import sets
+from qa.reader.features import cached_features
+from qa.reader.reader import Reader
+from qa.reader.train import PairSource
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=Path("../shared/train"))
+    ap.add_argument("--cache", type=Path, default=Path.home() / ".cache/qa-news/reader-features")
+    ap.add_argument("--reader", type=Path, default=None, help="weights file (default: the shipped one)")
+    args = ap.parse_args()
+    reader = Reader.load(args.reader)
+    for name, rs in (("CMRC train, selection", sets.cmrc_train(args.data)), ("DRCD held out", sets.drcd(args.data))):
+        src = PairSource(cached_features(rs, None, args.cache))
+        _, held = sets.splits(src.data)
+        qs = [i for i, q in enumerate(src.data.questions) if q.paragraph in held and LIST_QUESTION.search(q.question)]
+        for lists in (False, True):
+            em = f1 = 0.0
+            for qi in qs:
+                q = src.data.questions[qi]
+                chunks = src.data.paragraph_chunks[q.paragraph]
+                spans = reader.read([src.pair(qi, p, False) for p in chunks],
+                                    [src.data.passages[p].text for p in chunks], k=1, lists=lists)
+                text = src.data.passages[chunks[spans[0].passage]].text[spans[0].start:spans[0].end] if spans else ""
+                em += exact_match(text, q.answers)
+                f1 += f1_score(text, q.answers)
+            n = max(1, len(qs))
+            print(f"{name}: {len(qs)} questions, {'widened' if lists else 'as read'}: "
+                  f"EM {100 * em / n:.1f}  F1 {100 * f1 / n:.1f}")
+
+
+if __name__ == "__main__":
+    main()
