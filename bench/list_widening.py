@@ -18,7 +18,7 @@ from qa.question import LIST_QUESTION
 from qa.reader import sets
 from qa.reader.features import cached_features
 from qa.reader.reader import Reader
-from qa.reader.train import PairSource
+from qa.reader.train import PairSource, read_best
 
 
 def main() -> None:
@@ -36,10 +36,8 @@ def main() -> None:
             em = f1 = 0.0
             for qi in qs:
                 q = src.data.questions[qi]
-                chunks = src.data.paragraph_chunks[q.paragraph]
-                spans = reader.read([src.pair(qi, p, False) for p in chunks],
-                                    [src.data.passages[p].text for p in chunks], k=1, lists=lists)
-                text = src.data.passages[chunks[spans[0].passage]].text[spans[0].start:spans[0].end] if spans else ""
+                found = read_best(reader, src, qi, src.data.paragraph_chunks[q.paragraph], lists=lists)
+                text = found[0] if found else ""
                 em += exact_match(text, q.answers)
                 f1 += f1_score(text, q.answers)
             n = max(1, len(qs))

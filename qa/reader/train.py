@@ -273,11 +273,11 @@ def train_head(jobs: list[Job], cfg: TrainConfig, in_dim: int, evaluate=None, lo
 
 
 def read_best(reader: Reader, src: PairSource, qi: int, passages: list[int],
-              keyword: bool = False) -> tuple[str, float] | None:
-    """The reader's best span for question ``qi`` (in keyword form when ``keyword``) over
-    ``passages``: (its text, its margin), or None."""
+              keyword: bool = False, lists: bool = False) -> tuple[str, float] | None:
+    """The reader's best span for question ``qi`` (in keyword form when ``keyword``; widened along
+    its coordination when ``lists``) over ``passages``: (its text, its margin), or None."""
     spans = reader.read([src.pair(qi, p, False, keyword) for p in passages],
-                        [src.data.passages[p].text for p in passages], k=1)
+                        [src.data.passages[p].text for p in passages], k=1, lists=lists)
     if not spans:
         return None
     best = spans[0]
