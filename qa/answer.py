@@ -16,10 +16,11 @@ from dataclasses import asdict, dataclass, field
 
 from . import answerability, evidence, expand
 from .citations import Citation, also_in, cite, cite_answer, lead_sentence
+from .dates import covers
 from .index import Index
 from .laps import Laps
 from .people import TITLED_NAME, looks_like_name
-from .question import Question, analyze
+from .question import Question, analyze, without_dates
 from .reader.batch import Pair
 from .reader.chars import CharLayout, char_layout, question_overlap
 from .reader.reader import Reader
@@ -115,8 +116,8 @@ class Answerer:
             none.reason = "no_evidence"
             return none
         self._laps.restart()
-        spans = self.reader.read([self._pair(q, q_states, p.chunk) for p in passages],
-                                 [fold(p.text) for p in passages], k=1, lists=q.asks_list)
+        spans = self.reader.read(self._pairs(q, q_states, passages), [fold(p.text) for p in passages],
+                                 k=1, lists=q.asks_list)
         self._laps.lap("read")
         best = answerability.best(spans, passages)
         if best is None or not answerability.accept(best.margin, self.reader.threshold):
@@ -133,7 +134,22 @@ class Answerer:
         self._laps.lap("citations")  # names and roles expanded, sentences cited
         return found
 
-    def _pair(self, q: Question, q_states, chunk: int) -> Pair:
+    def _pairs(self, q: Question, q_states, passages: list) -> list[Pair]:
+        """The (question, chunk) pairs to read. A date the question names that is a story's own
+        date (its lead's, ``Story.date``) already chose that story; inside it, the date would
+        pull the reader to the lead sentence that repeats it (7月18日的会议谁参加了 -> the lead's
+        徐立毅, not the attendees a sentence later). So that story's chunks are read with the
+        question without its dates (README, eighth round of issue 9)."""
+        dated = {p.story.id for p in passages
+                 if p.story.date and any(covers(p.story.date, d) for d in q.date_norms)}
+        bare = without_dates(q) if dated else None
+        if bare is None:
+            return [self._pair(q.norm, q_states, p.chunk) for p in passages]
+        _, states = self.embedder.queries_with_states([bare])
+        return [self._pair(bare, states[0], p.chunk) if p.story.id in dated else self._pair(q.norm, q_states, p.chunk)
+                for p in passages]
+
+    def _pair(self, question: str, q_states, chunk: int) -> Pair:
         st = self.index.tokens.chunk(chunk)
         text = fold(self.index.chunks[chunk].text)  # the shipped reader needs it for every pair (overlap)
         layout = self._layouts.get(chunk)
@@ -141,7 +157,7 @@ class Answerer:
             layout = self._layouts[chunk] = char_layout(text, st.offsets)
             if len(self._layouts) > LAYOUT_CACHE:
                 self._layouts.popitem(last=False)
-        overlap = question_overlap(text, q.norm) if self.reader.overlap else None
+        overlap = question_overlap(text, question) if self.reader.overlap else None
         return Pair(st.states, st.ids, q_states.states, q_states.ids, layout, overlap=overlap)
 
     def _found(self, q: Question, story, start: int, end: int, score: float, read: list) -> Answer:

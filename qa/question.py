@@ -91,6 +91,21 @@ def analyze(question: str, tokenizer=None) -> Question:
     return q
 
 
+def without_dates(q: Question) -> str | None:
+    """The question with the dates it names cut out (with a 的 right after one: 7月18日的会议 ->
+    会议), for reading a story whose own date it is; None when it names no date or nothing but
+    dates and punctuation would be left."""
+    if not q.dates:
+        return None
+    out, pos = [], 0
+    for d in sorted(q.dates, key=lambda d: d.start):
+        out.append(q.norm[pos:d.start])
+        pos = d.end + (q.norm.startswith("的", d.end))
+    out.append(q.norm[pos:])
+    text = "".join(out).strip(" ,，、")
+    return text if len(re.sub(r"[\W_]", "", text)) >= 2 else None
+
+
 def _names(norm: str, tokenizer) -> list[str]:
     """People, places and organizations the question names (known names of the index first)."""
     names = [w for w in tokenizer.words if len(w) >= 2 and w in norm]

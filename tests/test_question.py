@@ -3,7 +3,7 @@
 import pytest
 
 from qa.normalize import normalize_question
-from qa.question import analyze
+from qa.question import analyze, without_dates
 from qa.tokenize import Tokenizer
 
 
@@ -99,3 +99,11 @@ def test_a_question_without_chinese_or_english_words_gets_the_uis_language(quest
 ])
 def test_questions_that_ask_for_several_things(question, several):
     assert analyze(question).asks_list is several
+
+
+@pytest.mark.parametrize("question, bare", [
+    ("7月18日的会议谁参加了?", "会议谁参加了?"), ("2月10日至12日胡坤去了哪里", "胡坤去了哪里"),
+    ("二七区区长是谁?", None), ("7月18日?", None),
+])
+def test_a_question_without_its_dates(question, bare):
+    assert without_dates(analyze(question)) == bare
