@@ -112,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keyword-share", type=float, default=0.4,
                    help="chance, per epoch, that a question ending in its interrogative is read in keyword "
                         "form (\"X的主持人\" for \"X的主持人是谁?\"; default: 0.4, 0 turns it off)")
+    p.add_argument("--cut-share", type=float, default=0.0,
+                   help="chance, per epoch, that a question's negative is its own passage with the "
+                        "sentences holding the answer cut out (default: 0, off)")
     p.add_argument("--encoder", default="torch", choices=ENCODERS,
                    help="how the encoder runs for the training features (default: torch, fp32; heads trained "
                         "on onnx-int8 states learned worse, see the README)")
@@ -194,7 +197,8 @@ def cmd_train_reader(args: argparse.Namespace, settings: Settings) -> int:
     torch.set_num_threads(args.threads or os.cpu_count() or 1)
     cfg = TrainConfig(epochs=args.epochs, seed=args.seed if args.seed is not None else sets.SEED, cross=args.cross,
                       dim=args.dim, overlap=args.overlap, members=args.members, joint=args.joint,
-                      joint_epochs=args.joint_epochs, keyword_share=args.keyword_share, encoder=args.encoder,
+                      joint_epochs=args.joint_epochs, keyword_share=args.keyword_share,
+                      cut_share=args.cut_share, encoder=args.encoder,
                       init=str(args.init) if args.init else None)
     try:
         cfg.check()

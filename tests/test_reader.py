@@ -212,6 +212,34 @@ def test_keyword_forms_are_cached_and_trained_on(tmp_path, embedder):
     assert np.mean(losses[-10:]) < 0.7 * np.mean(losses[:10])
 
 
+@pytest.mark.model
+def test_a_cut_negative_is_the_gold_passage_without_the_answers_sentence(tmp_path, embedder):
+    from qa.reader.data import load_squad
+    from qa.reader.features import cached_features
+    from qa.reader.train import Job, PairSource, epoch_examples
+
+    rs = load_squad(DATA / "cmrc2018_train_sample.json", "sample")
+    src = PairSource(cached_features(rs, lambda: embedder, tmp_path))
+    cuts = [qi for qi in range(len(rs.questions)) if src.cut(qi)]
+    assert cuts
+    for qi in cuts:
+        q = rs.questions[qi]
+        text = rs.passages[q.chunk].text
+        s, e = src.cut(qi)
+        rest = text[:s] + text[e:]
+        assert s <= q.span[0] and q.span[1] <= e and not any(a in rest for a in q.answers)
+        full, cut = src.pair(qi, q.chunk, True), src.cut_pair(qi)
+        assert cut.target == (-1, -1) and len(cut.layout.token) == len(rest) == len(cut.overlap)
+        assert len(cut.p_ids) < len(full.p_ids) and len(cut.p_states) == len(cut.p_ids)
+        assert cut.layout.token.max() < len(cut.p_ids)
+        kept = [i for i, (a, _) in enumerate(src.f.passages.offsets[src.f.passages.rows(q.chunk)]) if not s <= a < e]
+        assert np.array_equal(cut.p_states, full.p_states[kept])
+    job = Job(src, list(range(len(rs.questions))), src.negatives())
+    examples = epoch_examples([job], random.Random(1), cut_share=1.0)
+    assert {x[1] for x in examples if x[5]} == set(cuts) and all(not x[3] for x in examples if x[5])
+    assert not any(x[5] for x in epoch_examples([job], random.Random(1)))
+
+
 def test_seeded_epochs_are_reproducible():
     from types import SimpleNamespace as NS
 

@@ -24,6 +24,7 @@ import torch
 
 from ..embedder import model_id
 from ..evaluate import exact_match, f1_score
+from ..sentences import split_sentences
 from ..settings import DEFAULT_MODEL, ENCODERS
 from . import sets
 from .batch import Pair, collate, head_inputs
@@ -49,6 +50,7 @@ class PairSource:
         self.keyword_rows: dict[int, int] = {}  # question -> its keyword form's row in ``keywords``
         self.keyword_texts: list[str] = []
         self.keywords: StateTable | None = None
+        self._cuts: dict[int, tuple[int, int] | None] = {}
 
     def with_keywords(self, embedder_factory) -> PairSource:
         """Load (encoding once, beside the set's features) the keyword forms of the questions
@@ -82,6 +84,48 @@ class PairSource:
             target = self.target(q, p)
         return Pair(P.states[P.rows(p)], P.ids[P.rows(p)], Q.states[Q.rows(row)], Q.ids[Q.rows(row)],
                     self.layout(p), target, question_overlap(self.data.passages[p].text, text))
+
+    def cut(self, q: int) -> tuple[int, int] | None:
+        """The sentences of question ``q``'s gold chunk that hold its answer, as (start, end) in the
+        chunk's text, when cutting them leaves a passage that still says something (20 characters)
+        and holds no answer string; else None. See :meth:`cut_pair`."""
+        if q not in self._cuts:
+            self._cuts[q] = None
+            item = self.data.questions[q]
+            if item.chunk >= 0:
+                text = self.data.passages[item.chunk].text
+                a, b = item.span
+                spans = [(s, e) for s, e in split_sentences(text) if s < b and e > a]
+                if spans:
+                    s, e = spans[0][0], spans[-1][1]
+                    rest = text[:s] + text[e:]
+                    if len(rest.strip()) >= 20 and not any(x and x in rest for x in item.answers):
+                        self._cuts[q] = (s, e)
+        return self._cuts[q]
+
+    def cut_pair(self, q: int, keyword: bool = False) -> Pair:
+        """Question ``q`` with its gold chunk, the sentences holding the answer cut out: a passage
+        on the question's own subject, repeating its words, that lacks what it asks (no answer).
+        The cut tokens' rows are dropped from the cached states; the others keep theirs (the
+        encoder saw the whole chunk, so they carry a little of what was cut)."""
+        p = self.data.questions[q].chunk
+        s, e = self.cut(q)
+        rows = self.f.passages.rows(p)
+        offsets = np.asarray(self.f.passages.offsets[rows])
+        starts = offsets[:, 0]
+        keep = (starts < s) | (starts >= e)  # title tokens (-1) stay
+        shifted = offsets[keep].copy()
+        before, after = (shifted[:, 0] >= 0) & (shifted[:, 0] < s), shifted[:, 0] >= e
+        shifted[before, 1] = np.minimum(shifted[before, 1], s)  # a piece running into the cut ends at it
+        shifted[after] -= e - s
+        text = self.data.passages[p].text
+        text = text[:s] + text[e:]
+        pair = self.pair(q, p, False, keyword)
+        pair.p_states, pair.p_ids = pair.p_states[keep], pair.p_ids[keep]
+        pair.layout = char_layout(text, shifted)
+        pair.overlap = question_overlap(text, self.keyword_texts[self.keyword_rows[q]] if keyword
+                                        else self.data.questions[q].question)
+        return pair
 
     def target(self, q: int, p: int) -> tuple[int, int]:
         """First and last answer character, moved inwards onto characters an answer may use."""
@@ -138,6 +182,9 @@ class TrainConfig:
     joint_head_lr: float = 5e-4
     init: str | None = None            # start from these trained head weights (skips stage 1)
     keyword_share: float = 0.4         # chance a question with a keyword form is read in it, per epoch
+    # chance a question's negative is its own gold chunk with the answer's sentences cut out
+    # (PairSource.cut_pair), instead of another chunk; 0 keeps the epochs exactly as before
+    cut_share: float = 0.0
     # how the encoder runs for the training features. fp32 (torch), although the product reads int8
     # states: trained on int8 states, a head learned worse (README, fifth round of issue 9)
     encoder: str = "torch"
@@ -148,6 +195,8 @@ class TrainConfig:
             raise ValueError("members and epochs must be at least 1")
         if not 0.0 <= self.keyword_share <= 1.0:
             raise ValueError("keyword_share must be between 0 and 1")
+        if not 0.0 <= self.cut_share <= 1.0:
+            raise ValueError("cut_share must be between 0 and 1")
         if self.encoder not in ENCODERS:
             raise ValueError(f"encoder must be one of {', '.join(ENCODERS)}, not {self.encoder!r}")
         if self.members > 1 and (self.joint or self.init):
@@ -163,11 +212,12 @@ class Job:
     negatives: dict[int, tuple[list[int], list[int]]] = field(default_factory=dict)
 
 
-def epoch_examples(jobs: list[Job], rng: random.Random,
-                   keyword_share: float = 0.0) -> list[tuple[Job, int, int, bool, bool]]:
-    """(job, question, passage, holds the answer, question in keyword form) for one epoch: each
-    answerable question's positive and one negative, both in keyword form with chance
-    ``keyword_share`` when the question has one."""
+def epoch_examples(jobs: list[Job], rng: random.Random, keyword_share: float = 0.0,
+                   cut_share: float = 0.0) -> list[tuple[Job, int, int, bool, bool, bool]]:
+    """(job, question, passage, holds the answer, question in keyword form, answer cut out) for
+    one epoch: each answerable question's positive and one negative, both in keyword form with
+    chance ``keyword_share`` when the question has one. With chance ``cut_share`` the negative is
+    the positive chunk with the answer's sentences cut out (when that leaves a passage)."""
     out = []
     for job in jobs:
         for qi in job.questions:
@@ -175,11 +225,14 @@ def epoch_examples(jobs: list[Job], rng: random.Random,
             if q.chunk < 0:
                 continue
             keyword = bool(keyword_share) and qi in job.source.keyword_rows and rng.random() < keyword_share
-            out.append((job, qi, q.chunk, True, keyword))
+            out.append((job, qi, q.chunk, True, keyword, False))
+            if cut_share and rng.random() < cut_share and job.source.cut(qi) is not None:
+                out.append((job, qi, q.chunk, False, keyword, True))
+                continue
             same, retrieved = job.negatives.get(qi, ([], []))
             pool = same if (same and (rng.random() < 0.5 or not retrieved)) else retrieved
             if pool:
-                out.append((job, qi, rng.choice(pool), False, keyword))
+                out.append((job, qi, rng.choice(pool), False, keyword, False))
     return out
 
 
@@ -234,8 +287,9 @@ def train_head(jobs: list[Job], cfg: TrainConfig, in_dim: int, evaluate=None, lo
     for epoch in range(epochs):
         head.train()
         t0 = time.perf_counter()
-        for batch in batches(epoch_examples(jobs, rng, cfg.keyword_share), cfg.batch, rng):
-            pairs = [job.source.pair(qi, p, ans, kw) for job, qi, p, ans, kw in batch]
+        for batch in batches(epoch_examples(jobs, rng, cfg.keyword_share, cfg.cut_share), cfg.batch, rng):
+            pairs = [job.source.cut_pair(qi, kw) if cut else job.source.pair(qi, p, ans, kw)
+                     for job, qi, p, ans, kw, cut in batch]
             inputs = collate(pairs)
             start, end, null = head(**head_inputs(inputs))
             loss = span_loss(start, end, null, inputs["char_mask"], inputs["targets"])
