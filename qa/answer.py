@@ -16,7 +16,6 @@ from dataclasses import asdict, dataclass, field
 
 from . import answerability, evidence, expand
 from .citations import Citation, also_in, cite, cite_answer, lead_sentence
-from .dates import covers
 from .index import Index
 from .laps import Laps
 from .people import TITLED_NAME, looks_like_name
@@ -24,7 +23,7 @@ from .question import Question, analyze, without_dates
 from .reader.batch import Pair
 from .reader.chars import CharLayout, char_layout, question_overlap
 from .reader.reader import Reader
-from .retrieve import StoryHit, retrieve
+from .retrieve import StoryHit, own_date_named, retrieve
 from .script import fold, is_traditional
 
 RELATED = 3
@@ -140,8 +139,7 @@ class Answerer:
         pull the reader to the lead sentence that repeats it (7月18日的会议谁参加了 -> the lead's
         徐立毅, not the attendees a sentence later). So that story's chunks are read with the
         question without its dates (README, eighth round of issue 9)."""
-        dated = {p.story.id for p in passages
-                 if p.story.date and any(covers(p.story.date, d) for d in q.date_norms)}
+        dated = {p.story.id for p in passages if own_date_named(p.story, q.date_norms)}
         bare = without_dates(q) if dated else None
         if bare is None:
             return [self._pair(q.norm, q_states, p.chunk) for p in passages]

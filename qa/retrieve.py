@@ -47,9 +47,13 @@ def name_in(name: str, text: str) -> bool:
     return False
 
 
+def own_date_named(story: Story, date_norms: list[str]) -> bool:
+    """Whether the question names the story's own date (its lead's, ``Story.date``)."""
+    return bool(story.date) and any(covers(story.date, d) for d in date_norms)
+
+
 def story_mentions_date(story: Story, date_norms: list[str]) -> bool:
-    return any(covers(m.norm, d) for d in date_norms for m in story.dates) or \
-        any(story.date and covers(story.date, d) for d in date_norms)
+    return any(covers(m.norm, d) for d in date_norms for m in story.dates) or own_date_named(story, date_norms)
 
 
 def rank_fusion(rankings: list[np.ndarray], n: int) -> np.ndarray:

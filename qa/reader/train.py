@@ -73,16 +73,20 @@ class PairSource:
             self._layouts[p] = char_layout(self.data.passages[p].text, self.f.passages.offsets[self.f.passages.rows(p)])
         return self._layouts[p]
 
-    def pair(self, q: int, p: int, answer: bool, keyword: bool = False) -> Pair:
-        """Question ``q`` (in keyword form when ``keyword``) with passage ``p``."""
-        P, Q, row, text = self.f.passages, self.f.questions, q, self.data.questions[q].question
+    def _question(self, q: int, keyword: bool) -> tuple[np.ndarray, np.ndarray, str]:
+        """Question ``q``'s token states, ids and text (its keyword form's when ``keyword``)."""
         if keyword:
             Q, row = self.keywords, self.keyword_rows[q]
-            text = self.keyword_texts[row]
-        target = (-1, -1)
-        if answer:
-            target = self.target(q, p)
-        return Pair(P.states[P.rows(p)], P.ids[P.rows(p)], Q.states[Q.rows(row)], Q.ids[Q.rows(row)],
+            return Q.states[Q.rows(row)], Q.ids[Q.rows(row)], self.keyword_texts[row]
+        Q = self.f.questions
+        return Q.states[Q.rows(q)], Q.ids[Q.rows(q)], self.data.questions[q].question
+
+    def pair(self, q: int, p: int, answer: bool, keyword: bool = False) -> Pair:
+        """Question ``q`` (in keyword form when ``keyword``) with passage ``p``."""
+        P = self.f.passages
+        q_states, q_ids, text = self._question(q, keyword)
+        target = self.target(q, p) if answer else (-1, -1)
+        return Pair(P.states[P.rows(p)], P.ids[P.rows(p)], q_states, q_ids,
                     self.layout(p), target, question_overlap(self.data.passages[p].text, text))
 
     def cut(self, q: int) -> tuple[int, int] | None:
@@ -120,12 +124,9 @@ class PairSource:
         shifted[after] -= e - s
         text = self.data.passages[p].text
         text = text[:s] + text[e:]
-        pair = self.pair(q, p, False, keyword)
-        pair.p_states, pair.p_ids = pair.p_states[keep], pair.p_ids[keep]
-        pair.layout = char_layout(text, shifted)
-        pair.overlap = question_overlap(text, self.keyword_texts[self.keyword_rows[q]] if keyword
-                                        else self.data.questions[q].question)
-        return pair
+        q_states, q_ids, question = self._question(q, keyword)
+        return Pair(self.f.passages.states[rows][keep], self.f.passages.ids[rows][keep], q_states, q_ids,
+                    char_layout(text, shifted), (-1, -1), question_overlap(text, question))
 
     def target(self, q: int, p: int) -> tuple[int, int]:
         """First and last answer character, moved inwards onto characters an answer may use."""
