@@ -11,13 +11,9 @@ features ``train-reader`` caches. README, eighth round of issue 9.
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
+from held_out import held_out_sets, parser  # bench/held_out.py
 
-from qa.reader import sets
-from qa.reader.features import cached_features
 from qa.reader.reader import Reader
-from qa.reader.train import PairSource
 
 
 def margin(reader: Reader, pair, text: str) -> float:
@@ -26,15 +22,9 @@ def margin(reader: Reader, pair, text: str) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, default=Path("../shared/train"))
-    ap.add_argument("--cache", type=Path, default=Path.home() / ".cache/qa-news/reader-features")
-    ap.add_argument("--reader", type=Path, default=None, help="weights file (default: the shipped one)")
-    args = ap.parse_args()
+    args = parser(__doc__).parse_args()
     reader = Reader.load(args.reader)
-    for name, rs in (("CMRC train, selection", sets.cmrc_train(args.data)), ("DRCD held out", sets.drcd(args.data))):
-        src = PairSource(cached_features(rs, None, args.cache))
-        _, held = sets.splits(src.data)
+    for name, src, held in held_out_sets(args):
         qs = [i for i, q in enumerate(src.data.questions) if q.paragraph in held and src.cut(i)]
         declined = answered = 0
         for qi in qs:
