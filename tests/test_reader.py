@@ -138,11 +138,12 @@ def test_training_a_few_steps_lowers_the_loss(tmp_path, embedder):
     rs = load_squad(DATA / "cmrc2018_train_sample.json", "sample")
     src = PairSource(cached_features(rs, lambda: embedder, tmp_path))
     job = Job(src, list(range(len(rs.questions))), src.negatives())
-    for cross in (False, True):  # True: the shipped head, attending over the question in every layer
-        cfg = TrainConfig(epochs=30, batch=8, lr=2e-3, max_steps=60, seed=7, cross=cross)
+    # cross: the shipped head, attending over the question in every layer; dropout: half the pairs blind
+    for cross, dropout in ((False, 0.0), (True, 0.0), (True, 0.5)):
+        cfg = TrainConfig(epochs=30, batch=8, lr=2e-3, max_steps=60, seed=7, cross=cross, overlap_dropout=dropout)
         _, losses, _ = train_head([job], cfg, embedder.state_dim, log_every=1000)
         assert len(losses) == 60
-        assert np.mean(losses[-10:]) < 0.7 * np.mean(losses[:10]), cross
+        assert np.mean(losses[-10:]) < 0.7 * np.mean(losses[:10]), (cross, dropout)
 
 
 def _trial_slice(path, paragraphs: int):
@@ -390,12 +391,34 @@ def test_bad_ensemble_and_training_settings_are_refused():
     with pytest.raises(ValueError):
         Reader(ReaderHead(dim=16, heads=2, layers=1), keep=0)
     for bad in (TrainConfig(members=0), TrainConfig(members=3, joint=3), TrainConfig(members=2, init="w"),
-                TrainConfig(keyword_share=1.5), TrainConfig(encoder="int4")):
+                TrainConfig(keyword_share=1.5), TrainConfig(overlap_dropout=-0.1), TrainConfig(encoder="int4")):
         with pytest.raises(ValueError):
             bad.check()
     TrainConfig().check()
     assert TrainConfig().encoder == "torch"  # fp32 states: int8 ones trained a worse head (README)
     TrainConfig(members=1, joint=3).check()
+
+
+def test_a_blind_pair_hides_what_the_question_repeats_and_nothing_else():
+    import torch
+
+    from qa.reader.batch import collate, head_inputs, random_pair
+    from qa.reader.model import ReaderHead
+    from qa.reader.train import blind
+
+    pair = random_pair(np.random.default_rng(3), tp=20, tq=6, chars=30)
+    pair.q_ids[:3] = pair.p_ids[:3]  # three question tokens repeat passage tokens
+    hidden = blind(pair)
+    assert not hidden.overlap.any() and not np.isin(hidden.q_ids, hidden.p_ids).any()
+    assert hidden.p_states is pair.p_states and hidden.q_states is pair.q_states and hidden.target == pair.target
+    torch.manual_seed(0)
+    head = ReaderHead(dim=16, heads=2, layers=1, overlap=True).eval()
+    flags = []
+    head.fuse.register_forward_hook(lambda m, args, out: flags.append(args[0][..., -3:].clone()))
+    with torch.no_grad():
+        head(**head_inputs(collate([pair])))
+        head(**head_inputs(collate([hidden])))
+    assert flags[0].sum() > 0 and flags[1].sum() == 0  # the match flag and the token overlap maxima
 
 
 @pytest.mark.model

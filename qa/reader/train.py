@@ -186,6 +186,9 @@ class TrainConfig:
     # chance a question's negative is its own gold chunk with the answer's sentences cut out
     # (PairSource.cut_pair), instead of another chunk; 0 keeps the epochs exactly as before
     cut_share: float = 0.0
+    # chance a training pair is read blind to what the question repeats (no token-id match flag, no
+    # overlap features), as an English question over Chinese text always is; 0 keeps the epochs as before
+    overlap_dropout: float = 0.0
     # how the encoder runs for the training features. fp32 (torch), although the product reads int8
     # states: trained on int8 states, a head learned worse (README, fifth round of issue 9)
     encoder: str = "torch"
@@ -198,6 +201,8 @@ class TrainConfig:
             raise ValueError("keyword_share must be between 0 and 1")
         if not 0.0 <= self.cut_share <= 1.0:
             raise ValueError("cut_share must be between 0 and 1")
+        if not 0.0 <= self.overlap_dropout <= 1.0:
+            raise ValueError("overlap_dropout must be between 0 and 1")
         if self.encoder not in ENCODERS:
             raise ValueError(f"encoder must be one of {', '.join(ENCODERS)}, not {self.encoder!r}")
         if self.members > 1 and (self.joint or self.init):
@@ -249,6 +254,13 @@ def batches(examples: list, size: int, rng: random.Random) -> list[list]:
     return out
 
 
+def blind(pair: Pair) -> Pair:
+    """``pair`` without what the question repeats: no question token id matches a passage token and
+    the overlap features are zero, as for a question in another script or language than the passage."""
+    overlap = None if pair.overlap is None else np.zeros_like(pair.overlap)
+    return replace(pair, q_ids=np.full_like(pair.q_ids, -1), overlap=overlap)
+
+
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
@@ -266,6 +278,7 @@ def train_head(jobs: list[Job], cfg: TrainConfig, in_dim: int, evaluate=None, lo
     """
     seed_everything(cfg.seed)
     rng = random.Random(cfg.seed)
+    blind_rng = random.Random(cfg.seed + 1)  # its own stream: the epochs stay as without it
     if head is None:
         head = ReaderHead(in_dim=in_dim, dim=cfg.dim, layers=cfg.layers, cross=cfg.cross, overlap=cfg.overlap)
         groups = [{"params": list(head.parameters()), "lr": cfg.lr}]
@@ -291,6 +304,8 @@ def train_head(jobs: list[Job], cfg: TrainConfig, in_dim: int, evaluate=None, lo
         for batch in batches(epoch_examples(jobs, rng, cfg.keyword_share, cfg.cut_share), cfg.batch, rng):
             pairs = [job.source.cut_pair(qi, kw) if cut else job.source.pair(qi, p, ans, kw)
                      for job, qi, p, ans, kw, cut in batch]
+            if cfg.overlap_dropout:
+                pairs = [blind(x) if blind_rng.random() < cfg.overlap_dropout else x for x in pairs]
             inputs = collate(pairs)
             start, end, null = head(**head_inputs(inputs))
             loss = span_loss(start, end, null, inputs["char_mask"], inputs["targets"])
