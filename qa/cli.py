@@ -118,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overlap-dropout", type=float, default=0.0,
                    help="chance that a training pair hides what the question repeats (match flag and "
                         "overlap features), as for an English question over Chinese text (default: 0, off)")
+    p.add_argument("--hide-share", type=float, default=0.0,
+                   help="chance that a training pair hides one word the question shares with the passage "
+                        "from the overlap signals, as a question rewording it would (default: 0, off)")
     p.add_argument("--encoder", default="torch", choices=ENCODERS,
                    help="how the encoder runs for the training features (default: torch, fp32; heads trained "
                         "on onnx-int8 states learned worse, see the README)")
@@ -201,7 +204,8 @@ def cmd_train_reader(args: argparse.Namespace, settings: Settings) -> int:
     cfg = TrainConfig(epochs=args.epochs, seed=args.seed if args.seed is not None else sets.SEED, cross=args.cross,
                       dim=args.dim, overlap=args.overlap, members=args.members, joint=args.joint,
                       joint_epochs=args.joint_epochs, keyword_share=args.keyword_share,
-                      cut_share=args.cut_share, overlap_dropout=args.overlap_dropout, encoder=args.encoder,
+                      cut_share=args.cut_share, overlap_dropout=args.overlap_dropout,
+                      hide_share=args.hide_share, encoder=args.encoder,
                       init=str(args.init) if args.init else None)
     try:
         cfg.check()

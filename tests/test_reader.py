@@ -138,12 +138,14 @@ def test_training_a_few_steps_lowers_the_loss(tmp_path, embedder):
     rs = load_squad(DATA / "cmrc2018_train_sample.json", "sample")
     src = PairSource(cached_features(rs, lambda: embedder, tmp_path))
     job = Job(src, list(range(len(rs.questions))), src.negatives())
-    # cross: the shipped head, attending over the question in every layer; dropout: half the pairs blind
-    for cross, dropout in ((False, 0.0), (True, 0.0), (True, 0.5)):
-        cfg = TrainConfig(epochs=30, batch=8, lr=2e-3, max_steps=60, seed=7, cross=cross, overlap_dropout=dropout)
+    # cross: the shipped head, attending over the question in every layer; dropout: pairs read blind;
+    # hide: pairs with one shared word hidden
+    for cross, dropout, hide in ((False, 0.0, 0.0), (True, 0.0, 0.0), (True, 0.3, 0.5)):
+        cfg = TrainConfig(epochs=30, batch=8, lr=2e-3, max_steps=60, seed=7, cross=cross, overlap_dropout=dropout,
+                          hide_share=hide)
         _, losses, _ = train_head([job], cfg, embedder.state_dim, log_every=1000)
         assert len(losses) == 60
-        assert np.mean(losses[-10:]) < 0.7 * np.mean(losses[:10]), (cross, dropout)
+        assert np.mean(losses[-10:]) < 0.7 * np.mean(losses[:10]), (cross, dropout, hide)
 
 
 def _trial_slice(path, paragraphs: int):
@@ -391,7 +393,7 @@ def test_bad_ensemble_and_training_settings_are_refused():
     with pytest.raises(ValueError):
         Reader(ReaderHead(dim=16, heads=2, layers=1), keep=0)
     for bad in (TrainConfig(members=0), TrainConfig(members=3, joint=3), TrainConfig(members=2, init="w"),
-                TrainConfig(keyword_share=1.5), TrainConfig(overlap_dropout=-0.1), TrainConfig(encoder="int4")):
+                TrainConfig(keyword_share=1.5), TrainConfig(overlap_dropout=-0.1), TrainConfig(hide_share=2), TrainConfig(encoder="int4")):
         with pytest.raises(ValueError):
             bad.check()
     TrainConfig().check()
@@ -419,6 +421,22 @@ def test_a_blind_pair_hides_what_the_question_repeats_and_nothing_else():
         head(**head_inputs(collate([pair])))
         head(**head_inputs(collate([hidden])))
     assert flags[0].sum() > 0 and flags[1].sum() == 0  # the match flag and the token overlap maxima
+
+
+def test_a_hidden_word_is_a_shared_common_word_taken_from_the_overlap_signals_only():
+    from qa.reader.train import hide_word
+
+    question = "胡坤参加了哪次会议?"
+    passage = "新郑市委常委、组织部长胡坤参加会议。"
+    offsets = np.array([[-1, -1], [0, 2], [2, 4], [4, 5], [5, 7], [7, 9], [9, 10], [-1, -1]])
+    ids = np.arange(10, 18)
+    hidden = {hide_word(question, passage, ids, offsets, random.Random(seed))[1] for seed in range(20)}
+    # 参加 and 会议 are shared nouns and verbs; 胡坤, a name, always stays seen, and 哪次 is not shared
+    assert hidden == {"胡坤，了哪次会议?", "胡坤参加了哪次，?"}
+    ids_out, seen = hide_word(question, passage, ids, offsets, random.Random(0))
+    gone = {"胡坤，了哪次会议?": [2], "胡坤参加了哪次，?": [5]}[seen]
+    assert list(np.flatnonzero(ids_out == -1)) == gone and ids_out is not ids and ids[gone[0]] != -1
+    assert hide_word("这是什么?", passage, ids, offsets, random.Random(0))[1] == "这是什么?"  # nothing to hide
 
 
 @pytest.mark.model

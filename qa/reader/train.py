@@ -17,6 +17,7 @@ import math
 import random
 import time
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +29,7 @@ from ..sentences import split_sentences
 from ..settings import DEFAULT_MODEL, ENCODERS
 from . import sets
 from .batch import Pair, collate, head_inputs
-from .chars import CharLayout, char_layout, question_overlap
+from .chars import CharLayout, _tokenizer, char_layout, is_punct, question_overlap
 from .data import ReadingSet
 from .features import SetFeatures, StateTable, cached_features, cached_queries
 from .keywords import keyword_form
@@ -75,19 +76,30 @@ class PairSource:
 
     def _question(self, q: int, keyword: bool) -> tuple[np.ndarray, np.ndarray, str]:
         """Question ``q``'s token states, ids and text (its keyword form's when ``keyword``)."""
-        if keyword:
-            Q, row = self.keywords, self.keyword_rows[q]
-            return Q.states[Q.rows(row)], Q.ids[Q.rows(row)], self.keyword_texts[row]
-        Q = self.f.questions
-        return Q.states[Q.rows(q)], Q.ids[Q.rows(q)], self.data.questions[q].question
+        Q, row, text = self._question_row(q, keyword)
+        return Q.states[Q.rows(row)], Q.ids[Q.rows(row)], text
 
-    def pair(self, q: int, p: int, answer: bool, keyword: bool = False) -> Pair:
-        """Question ``q`` (in keyword form when ``keyword``) with passage ``p``."""
+    def _question_row(self, q: int, keyword: bool) -> tuple[StateTable, int, str]:
+        if keyword:
+            row = self.keyword_rows[q]
+            return self.keywords, row, self.keyword_texts[row]
+        return self.f.questions, q, self.data.questions[q].question
+
+    def pair(self, q: int, p: int, answer: bool, keyword: bool = False,
+             hide: random.Random | None = None) -> Pair:
+        """Question ``q`` (in keyword form when ``keyword``) with passage ``p``. With ``hide``, one
+        word of two or more characters that the question shares with the passage, drawn with it,
+        is not seen as repeated (see :func:`hide_word`): the question as if it had reworded it."""
         P = self.f.passages
         q_states, q_ids, text = self._question(q, keyword)
+        passage = self.data.passages[p].text
+        seen = text
+        if hide is not None:
+            Q, row, _ = self._question_row(q, keyword)
+            q_ids, seen = hide_word(text, passage, q_ids, Q.offsets[Q.rows(row)], hide)
         target = self.target(q, p) if answer else (-1, -1)
         return Pair(P.states[P.rows(p)], P.ids[P.rows(p)], q_states, q_ids,
-                    self.layout(p), target, question_overlap(self.data.passages[p].text, text))
+                    self.layout(p), target, question_overlap(passage, seen))
 
     def cut(self, q: int) -> tuple[int, int] | None:
         """The sentences of question ``q``'s gold chunk that hold its answer, as (start, end) in the
@@ -189,6 +201,9 @@ class TrainConfig:
     # chance a training pair is read blind to what the question repeats (no token-id match flag, no
     # overlap features), as an English question over Chinese text always is; 0 keeps the epochs as before
     overlap_dropout: float = 0.0
+    # chance a training pair hides one word the question shares with the passage (hide_word), as a
+    # question that rewords it would; 0 keeps the epochs as before
+    hide_share: float = 0.0
     # how the encoder runs for the training features. fp32 (torch), although the product reads int8
     # states: trained on int8 states, a head learned worse (README, fifth round of issue 9)
     encoder: str = "torch"
@@ -203,6 +218,8 @@ class TrainConfig:
             raise ValueError("cut_share must be between 0 and 1")
         if not 0.0 <= self.overlap_dropout <= 1.0:
             raise ValueError("overlap_dropout must be between 0 and 1")
+        if not 0.0 <= self.hide_share <= 1.0:
+            raise ValueError("hide_share must be between 0 and 1")
         if self.encoder not in ENCODERS:
             raise ValueError(f"encoder must be one of {', '.join(ENCODERS)}, not {self.encoder!r}")
         if self.members > 1 and (self.joint or self.init):
@@ -254,6 +271,42 @@ def batches(examples: list, size: int, rng: random.Random) -> list[list]:
     return out
 
 
+REWORDED_POS = ("v", "n", "a")  # jieba tags of the words a question rewords: verbs, nouns, adjectives
+NAME_POS = ("nr", "nrt", "ns", "nt", "nz", "nrfg")  # ... but names, places and organisations stay as printed
+
+
+@lru_cache(maxsize=1)
+def _pos_tokenizer():
+    import jieba.posseg
+
+    return jieba.posseg.POSTokenizer(_tokenizer())
+
+
+def hide_word(question: str, passage: str, q_ids: np.ndarray, q_offsets: np.ndarray,
+              rng: random.Random) -> tuple[np.ndarray, str]:
+    """One word of ``question`` (jieba, two or more characters, no punctuation, a verb, noun or
+    adjective but not a name, place or organisation) that ``passage`` also holds, drawn with
+    ``rng``, hidden from the question-overlap signals: the question tokens over it get id -1 (they
+    match nothing) and it is cut from the text the overlap features are computed from. Its token
+    states stay: the encoder still read it, as it reads a synonym.
+    Returns (ids, text for the overlap features); unchanged when no word qualifies."""
+    words, s = set(), 0
+    for word, flag in _pos_tokenizer().cut(question):
+        e = s + len(word)
+        if (e - s >= 2 and flag[:1] in REWORDED_POS and flag not in NAME_POS
+                and not any(is_punct(c) for c in word) and word in passage):
+            words.add((s, e))
+        s = e
+    words = sorted(words)
+    if not words:
+        return q_ids, question
+    s, e = words[rng.randrange(len(words))]
+    over = (q_offsets[:, 0] >= 0) & (q_offsets[:, 0] < e) & (q_offsets[:, 1] > s)
+    ids = q_ids.copy()
+    ids[over] = -1
+    return ids, question[:s] + "，" + question[e:]  # a break, so no new two-character word forms
+
+
 def blind(pair: Pair) -> Pair:
     """``pair`` without what the question repeats: no question token id matches a passage token and
     the overlap features are zero, as for a question in another script or language than the passage."""
@@ -278,7 +331,8 @@ def train_head(jobs: list[Job], cfg: TrainConfig, in_dim: int, evaluate=None, lo
     """
     seed_everything(cfg.seed)
     rng = random.Random(cfg.seed)
-    blind_rng = random.Random(cfg.seed + 1)  # its own stream: the epochs stay as without it
+    blind_rng = random.Random(cfg.seed + 1)  # their own streams: the epochs stay as without them
+    hide_rng = random.Random(cfg.seed + 2)
     if head is None:
         head = ReaderHead(in_dim=in_dim, dim=cfg.dim, layers=cfg.layers, cross=cfg.cross, overlap=cfg.overlap)
         groups = [{"params": list(head.parameters()), "lr": cfg.lr}]
@@ -302,7 +356,9 @@ def train_head(jobs: list[Job], cfg: TrainConfig, in_dim: int, evaluate=None, lo
         head.train()
         t0 = time.perf_counter()
         for batch in batches(epoch_examples(jobs, rng, cfg.keyword_share, cfg.cut_share), cfg.batch, rng):
-            pairs = [job.source.cut_pair(qi, kw) if cut else job.source.pair(qi, p, ans, kw)
+            pairs = [job.source.cut_pair(qi, kw) if cut else
+                     job.source.pair(qi, p, ans, kw,
+                                     hide_rng if cfg.hide_share and hide_rng.random() < cfg.hide_share else None)
                      for job, qi, p, ans, kw, cut in batch]
             if cfg.overlap_dropout:
                 pairs = [blind(x) if blind_rng.random() < cfg.overlap_dropout else x for x in pairs]
