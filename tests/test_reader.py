@@ -393,7 +393,8 @@ def test_bad_ensemble_and_training_settings_are_refused():
     with pytest.raises(ValueError):
         Reader(ReaderHead(dim=16, heads=2, layers=1), keep=0)
     for bad in (TrainConfig(members=0), TrainConfig(members=3, joint=3), TrainConfig(members=2, init="w"),
-                TrainConfig(keyword_share=1.5), TrainConfig(overlap_dropout=-0.1), TrainConfig(hide_share=2), TrainConfig(encoder="int4")):
+                TrainConfig(keyword_share=1.5), TrainConfig(overlap_dropout=-0.1), TrainConfig(hide_share=2),
+                TrainConfig(encoder="int4")):
         with pytest.raises(ValueError):
             bad.check()
     TrainConfig().check()
