@@ -35,6 +35,8 @@ def add_index_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fusion", help="how BM25 and dense results are fused: weighted or rrf "
                                     "(default: $QA_FUSION or weighted)")
     p.add_argument("--reader", type=Path, help="reader weights (default: $QA_READER or the shipped weights)")
+    p.add_argument("--min-score", help="lowest calibrated answer score (0-1) answered instead of declined "
+                                       "(default: $QA_MIN_SCORE or the reader's threshold, about 0.14)")
 
 
 def _command(sub, name: str, summary: str, example: str) -> argparse.ArgumentParser:
@@ -271,7 +273,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         def make(corpus: Path, index: Path) -> Pipeline:
             s = Settings(corpus=corpus, index=index, model=settings.model, encoder=settings.encoder,
                          store=settings.store, milvus_uri=settings.milvus_uri, prompts=settings.prompts,
-                         fusion=settings.fusion, reader=settings.reader)
+                         fusion=settings.fusion, reader=settings.reader, min_score=settings.min_score)
             return Pipeline(s)
 
         def progress(i: int, n: int) -> None:

@@ -65,7 +65,10 @@ class Pipeline:
     def reader(self):
         from .reader.reader import Reader
 
-        return Reader.load(self.settings.reader, runtime="onnx")
+        reader = Reader.load(self.settings.reader, runtime="onnx")
+        if self.settings.min_score is not None:  # the user's trade of answers against declines
+            reader.threshold = reader.margin_at(self.settings.min_score)
+        return reader
 
     @property
     def answerer(self):

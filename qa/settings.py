@@ -55,6 +55,8 @@ SPEC: dict[str, tuple[str, object, str]] = {
                    "(default: milvus.db in the index folder)"),
     "fusion": ("QA_FUSION", lambda: "weighted", "how BM25 and dense results are fused"),
     "reader": ("QA_READER", lambda: None, "reader weights file (default: the shipped weights)"),
+    "min_score": ("QA_MIN_SCORE", lambda: None, "lowest calibrated score answered, between 0 and 1 "
+                  "(default: the reader's own threshold)"),
     "host": ("QA_HOST", lambda: "127.0.0.1", "address the app listens on"),
     "port": ("QA_PORT", lambda: 7860, "port the app listens on"),
     "max_question": ("QA_MAX_QUESTION", lambda: 500, "longest question answered, in characters (longer: trimmed)"),
@@ -83,6 +85,7 @@ class Settings:
     milvus_uri: str | None = field(default_factory=lambda: _from_env("milvus_uri"))
     fusion: str = field(default_factory=lambda: _from_env("fusion"))
     reader: Path | None = field(default_factory=lambda: _from_env("reader"))
+    min_score: float | None = field(default_factory=lambda: _from_env("min_score"))
     host: str = field(default_factory=lambda: _from_env("host"))
     port: int = field(default_factory=lambda: _from_env("port"))
     max_question: int = field(default_factory=lambda: _from_env("max_question"))
@@ -117,6 +120,13 @@ class Settings:
             self.reader = Path(self.reader)
             if not self.reader.is_file():
                 raise SettingError(_bad("reader", self.reader, "an existing reader weights file"))
+        if self.min_score is not None:
+            try:
+                self.min_score = float(self.min_score)
+            except (TypeError, ValueError):
+                raise SettingError(_bad("min_score", self.min_score, "a number between 0 and 1")) from None
+            if not 0.0 < self.min_score < 1.0:
+                raise SettingError(_bad("min_score", self.min_score, "a number between 0 and 1"))
         if not str(self.model).strip():
             raise SettingError(_bad("model", self.model, "a hub name or a local folder"))
         return self

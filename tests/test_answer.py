@@ -215,3 +215,25 @@ def test_a_who_question_is_answered_by_people_never_by_a_cut_word(pipeline, ques
         assert span.start in edges and span.end in edges, body[span.start - 3:span.end + 3]
     people = result.spans[0].kind == "person" or result.answer in pipeline.index.tokenizer.names_in(result.answer)
     assert people, result.answer
+
+
+def test_min_score_trades_answers_for_declines(pipeline):
+    """QA_MIN_SCORE moves the no-answer threshold to a calibrated score: a strict one declines what
+    the default answers; a loose one answers what the default declines when the reader found a span."""
+    from qa.pipeline import Pipeline
+    from qa.settings import Settings
+
+    def with_min(score):
+        p = Pipeline(Settings(corpus=pipeline.settings.corpus, index=pipeline.settings.index, min_score=score),
+                     progress=False)
+        p.__dict__["embedder"] = pipeline.embedder
+        return p
+
+    default = pipeline.reader
+    assert abs(default.probability(default.margin_at(0.3)) - 0.3) < 1e-9
+    strict, loose = with_min(0.999), with_min(0.001)
+    assert strict.reader.threshold > default.threshold > loose.reader.threshold
+    q = "7月18日的会议谁参加了?"
+    answered = pipeline.answer(q)
+    assert answered.found and not strict.answer(q).found
+    assert loose.answer(q).answer == answered.answer

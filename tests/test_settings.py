@@ -23,6 +23,8 @@ def _qa(*args, env=None, cwd=ROOT):
     ({"QA_CORPUS": "/no/such/folder"}, "QA_CORPUS"),
     ({"QA_PROMPTS": "/no/such/folder"}, "QA_PROMPTS"),
     ({"QA_READER": "/no/such/weights.safetensors"}, "QA_READER"),
+    ({"QA_MIN_SCORE": "1.5"}, "QA_MIN_SCORE"),
+    ({"QA_MIN_SCORE": "half"}, "QA_MIN_SCORE"),
 ])
 def test_a_bad_setting_is_one_line_naming_it_and_exit_2(env, name):
     out = _qa("ask", "x", env=env)

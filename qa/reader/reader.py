@@ -130,6 +130,15 @@ class Reader:
         a, b = self.calibration
         return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, a * margin + b))))
 
+    def margin_at(self, score: float) -> float:
+        """The margin whose calibrated score (:meth:`probability`) is ``score``, 0 < score < 1."""
+        a, b = self.calibration
+        return (math.log(score / (1.0 - score)) - b) / a
+
+    def threshold_score(self) -> float:
+        """The calibrated score of the threshold: the lowest score answered."""
+        return self.probability(self.threshold)
+
     def scores(self, pairs: list[Pair], members: list | None = None) -> list[tuple[np.ndarray, np.ndarray, float]]:
         """(start, end, null) logits of each pair, characters in the passage's text: the mean over
         ``members`` (default: every member of the ensemble)."""
