@@ -135,10 +135,6 @@ class Reader:
         a, b = self.calibration
         return (math.log(score / (1.0 - score)) - b) / a
 
-    def threshold_score(self) -> float:
-        """The calibrated score of the threshold: the lowest score answered."""
-        return self.probability(self.threshold)
-
     def scores(self, pairs: list[Pair], members: list | None = None) -> list[tuple[np.ndarray, np.ndarray, float]]:
         """(start, end, null) logits of each pair, characters in the passage's text: the mean over
         ``members`` (default: every member of the ensemble)."""
