@@ -27,9 +27,10 @@ from ..embedder import model_id
 from ..evaluate import exact_match, f1_score
 from ..sentences import split_sentences
 from ..settings import DEFAULT_MODEL, ENCODERS
+from ..tokenize import NAME_TAGS, Tokenizer
 from . import sets
 from .batch import Pair, collate, head_inputs
-from .chars import CharLayout, _tokenizer, char_layout, is_punct, question_overlap
+from .chars import CharLayout, char_layout, is_punct, question_overlap
 from .data import ReadingSet
 from .features import SetFeatures, StateTable, cached_features, cached_queries
 from .keywords import keyword_form
@@ -74,16 +75,14 @@ class PairSource:
             self._layouts[p] = char_layout(self.data.passages[p].text, self.f.passages.offsets[self.f.passages.rows(p)])
         return self._layouts[p]
 
-    def _question(self, q: int, keyword: bool) -> tuple[np.ndarray, np.ndarray, str]:
-        """Question ``q``'s token states, ids and text (its keyword form's when ``keyword``)."""
-        Q, row, text = self._question_row(q, keyword)
-        return Q.states[Q.rows(row)], Q.ids[Q.rows(row)], text
-
-    def _question_row(self, q: int, keyword: bool) -> tuple[StateTable, int, str]:
+    def _question(self, q: int, keyword: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+        """Question ``q``'s token states, ids, offsets and text (its keyword form's when ``keyword``)."""
+        Q, row, text = self.f.questions, q, self.data.questions[q].question
         if keyword:
-            row = self.keyword_rows[q]
-            return self.keywords, row, self.keyword_texts[row]
-        return self.f.questions, q, self.data.questions[q].question
+            Q, row = self.keywords, self.keyword_rows[q]
+            text = self.keyword_texts[row]
+        rows = Q.rows(row)
+        return Q.states[rows], Q.ids[rows], Q.offsets[rows], text
 
     def pair(self, q: int, p: int, answer: bool, keyword: bool = False,
              hide: random.Random | None = None) -> Pair:
@@ -91,12 +90,11 @@ class PairSource:
         word of two or more characters that the question shares with the passage, drawn with it,
         is not seen as repeated (see :func:`hide_word`): the question as if it had reworded it."""
         P = self.f.passages
-        q_states, q_ids, text = self._question(q, keyword)
+        q_states, q_ids, q_offsets, text = self._question(q, keyword)
         passage = self.data.passages[p].text
         seen = text
         if hide is not None:
-            Q, row, _ = self._question_row(q, keyword)
-            q_ids, seen = hide_word(text, passage, q_ids, Q.offsets[Q.rows(row)], hide)
+            q_ids, seen = hide_word(text, passage, q_ids, q_offsets, hide)
         target = self.target(q, p) if answer else (-1, -1)
         return Pair(P.states[P.rows(p)], P.ids[P.rows(p)], q_states, q_ids,
                     self.layout(p), target, question_overlap(passage, seen))
@@ -136,7 +134,7 @@ class PairSource:
         shifted[after] -= e - s
         text = self.data.passages[p].text
         text = text[:s] + text[e:]
-        q_states, q_ids, question = self._question(q, keyword)
+        q_states, q_ids, _, question = self._question(q, keyword)
         return Pair(self.f.passages.states[rows][keep], self.f.passages.ids[rows][keep], q_states, q_ids,
                     char_layout(text, shifted), (-1, -1), question_overlap(text, question))
 
@@ -272,14 +270,12 @@ def batches(examples: list, size: int, rng: random.Random) -> list[list]:
 
 
 REWORDED_POS = ("v", "n", "a")  # jieba tags of the words a question rewords: verbs, nouns, adjectives
-NAME_POS = ("nr", "nrt", "ns", "nt", "nz", "nrfg")  # ... but names, places and organisations stay as printed
+# (but not NAME_TAGS: names, places and organisations stay as printed)
 
 
 @lru_cache(maxsize=1)
-def _pos_tokenizer():
-    import jieba.posseg
-
-    return jieba.posseg.POSTokenizer(_tokenizer())
+def _tagger() -> Tokenizer:
+    return Tokenizer()  # plain jieba, no corpus words: training data is not the corpus
 
 
 def hide_word(question: str, passage: str, q_ids: np.ndarray, q_offsets: np.ndarray,
@@ -291,9 +287,9 @@ def hide_word(question: str, passage: str, q_ids: np.ndarray, q_offsets: np.ndar
     states stay: the encoder still read it, as it reads a synonym.
     Returns (ids, text for the overlap features); unchanged when no word qualifies."""
     words, s = set(), 0
-    for word, flag in _pos_tokenizer().cut(question):
+    for word, flag in _tagger().tagged(question):
         e = s + len(word)
-        if (e - s >= 2 and flag[:1] in REWORDED_POS and flag not in NAME_POS
+        if (e - s >= 2 and flag[:1] in REWORDED_POS and flag not in NAME_TAGS
                 and not any(is_punct(c) for c in word) and word in passage):
             words.add((s, e))
         s = e
