@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from .corpus import read_corpus
@@ -111,18 +112,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--joint-epochs", type=int, default=2, help="stage 2 epochs (default: 2)")
     p.add_argument("--init", type=Path, help="start stage 2 from these single-head stage-1 weights instead of "
                                              "training stage 1 (needs --members 1)")
-    p.add_argument("--keyword-share", type=float, default=0.4,
-                   help="chance, per epoch, that a question ending in its interrogative is read in keyword "
-                        "form (\"X的主持人\" for \"X的主持人是谁?\"; default: 0.4, 0 turns it off)")
-    p.add_argument("--cut-share", type=float, default=0.0,
-                   help="chance, per epoch, that a question's negative is its own passage with the "
-                        "sentences holding the answer cut out (default: 0, off)")
-    p.add_argument("--overlap-dropout", type=float, default=0.0,
-                   help="chance that a training pair hides what the question repeats (match flag and "
-                        "overlap features), as for an English question over Chinese text (default: 0, off)")
-    p.add_argument("--hide-share", type=float, default=0.0,
-                   help="chance that a training pair hides one word the question shares with the passage "
-                        "from the overlap signals, as a question rewording it would (default: 0, off)")
+    for option, default, chance in (  # training chances, each between 0 and 1
+            ("--keyword-share", 0.4, "chance, per epoch, that a question ending in its interrogative is read "
+                                     "in keyword form (\"X的主持人\" for \"X的主持人是谁?\"; default: 0.4, 0 "
+                                     "turns it off)"),
+            ("--cut-share", 0.0, "chance, per epoch, that a question's negative is its own passage with the "
+                                 "sentences holding the answer cut out (default: 0, off)"),
+            ("--overlap-dropout", 0.0, "chance that a training pair hides what the question repeats (match flag "
+                                       "and overlap features), as for an English question over Chinese text "
+                                       "(default: 0, off)"),
+            ("--hide-share", 0.0, "chance that a training pair hides one word the question shares with the "
+                                  "passage from the overlap signals, as a question rewording it would "
+                                  "(default: 0, off)")):
+        p.add_argument(option, type=float, default=default, help=chance)
     p.add_argument("--encoder", default="torch", choices=ENCODERS,
                    help="how the encoder runs for the training features (default: torch, fp32; heads trained "
                         "on onnx-int8 states learned worse, see the README)")
@@ -271,10 +273,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.squad:
         def make(corpus: Path, index: Path) -> Pipeline:
-            s = Settings(corpus=corpus, index=index, model=settings.model, encoder=settings.encoder,
-                         store=settings.store, milvus_uri=settings.milvus_uri, prompts=settings.prompts,
-                         fusion=settings.fusion, reader=settings.reader, min_score=settings.min_score)
-            return Pipeline(s)
+            return Pipeline(replace(settings, corpus=corpus, index=index))  # every other setting as given
 
         def progress(i: int, n: int) -> None:
             if i % 100 == 0 or i == n:

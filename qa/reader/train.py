@@ -210,14 +210,9 @@ class TrainConfig:
         """Raise ValueError for settings that cannot train (before any slow work starts)."""
         if self.members < 1 or self.epochs < 1:
             raise ValueError("members and epochs must be at least 1")
-        if not 0.0 <= self.keyword_share <= 1.0:
-            raise ValueError("keyword_share must be between 0 and 1")
-        if not 0.0 <= self.cut_share <= 1.0:
-            raise ValueError("cut_share must be between 0 and 1")
-        if not 0.0 <= self.overlap_dropout <= 1.0:
-            raise ValueError("overlap_dropout must be between 0 and 1")
-        if not 0.0 <= self.hide_share <= 1.0:
-            raise ValueError("hide_share must be between 0 and 1")
+        for name in ("keyword_share", "cut_share", "overlap_dropout", "hide_share"):  # chances
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be between 0 and 1")
         if self.encoder not in ENCODERS:
             raise ValueError(f"encoder must be one of {', '.join(ENCODERS)}, not {self.encoder!r}")
         if self.members > 1 and (self.joint or self.init):
