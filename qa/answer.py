@@ -149,14 +149,16 @@ class Answerer:
 
     def _pair(self, question: str, q_states, chunk: int) -> Pair:
         st = self.index.tokens.chunk(chunk)
-        text = fold(self.index.chunks[chunk].text)  # the shipped reader needs it for every pair (overlap)
+        c = self.index.chunks[chunk]
+        text = fold(c.text)  # the shipped reader needs it for every pair (overlap)
         layout = self._layouts.get(chunk)
         if layout is None:
             layout = self._layouts[chunk] = char_layout(text, st.offsets)
             if len(self._layouts) > LAYOUT_CACHE:
                 self._layouts.popitem(last=False)
         overlap = question_overlap(text, question) if self.reader.overlap else None
-        return Pair(st.states, st.ids, q_states.states, q_states.ids, layout, overlap=overlap)
+        return Pair(st.states, st.ids, q_states.states, q_states.ids, layout, overlap=overlap,
+                    question=question, title=fold(c.title))
 
     def _found(self, q: Question, story, start: int, end: int, score: float, read: list) -> Answer:
         people = expand.people_list(story, start, end, self.known_names)

@@ -36,8 +36,10 @@ def add_index_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fusion", help="how BM25 and dense results are fused: weighted or rrf "
                                     "(default: $QA_FUSION or weighted)")
     p.add_argument("--reader", type=Path, help="reader weights (default: $QA_READER or the shipped weights)")
+    p.add_argument("--cross-reader", help="cross reader weights, or off to answer with the head alone "
+                                          "(default: $QA_CROSS_READER or the shipped cross reader)")
     p.add_argument("--min-score", help="lowest calibrated answer score (0-1) answered instead of declined "
-                                       "(default: $QA_MIN_SCORE or the reader's threshold, about 0.14)")
+                                       "(default: $QA_MIN_SCORE or the reader's threshold)")
 
 
 def _command(sub, name: str, summary: str, example: str) -> argparse.ArgumentParser:
@@ -132,10 +134,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     p.set_defaults(func=cmd_train_reader, needs_corpus=False)
 
+    p = _command(sub, "train-cross-reader", "Train the cross reader (seeded): the encoder's top layers "
+                 "fine-tuned to read question and passage together",
+                 "qa train-cross-reader --data ../shared/train --trial tests/data/cmrc2018_trial.json")
+    p.add_argument("--data", type=Path, default=Path("../shared/train"),
+                   help="folder with cmrc2018_train.json and drcd_dev.json (default: ../shared/train)")
+    p.add_argument("--trial", type=Path, help="CMRC 2018 trial set, measured (never trained on)")
+    p.add_argument("--out", type=Path, help="weights file (default: the shipped qa/reader/weights/cross.safetensors)")
+    p.add_argument("--epochs", type=int, default=2, help="epochs (default: 2)")
+    p.add_argument("--trainable", type=int, default=8, help="top encoder layers fine-tuned (default: 8 of 12)")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
+    p.set_defaults(func=cmd_train_cross_reader, needs_corpus=False)
+
     p = _command(sub, "eval-reader", "EM and F1 of the reader alone, reading each question's gold paragraph",
                  "qa eval-reader tests/data/cmrc2018_trial.json")
     p.add_argument("file", type=Path)
     p.add_argument("--reader", type=Path, help="weights file (default: $QA_READER or the shipped weights)")
+    p.add_argument("--cross-reader", help="cross reader weights, or off (default: $QA_CROSS_READER or the "
+                                          "shipped cross reader)")
     p.add_argument("--encoder", help="how the encoder runs: torch, onnx or onnx-int8 "
                                      "(default: $QA_ENCODER or onnx-int8)")
     p.add_argument("--cache", type=Path, help="feature cache (default: ~/.cache/qa-news/reader-features)")
@@ -180,15 +197,18 @@ def _feature_cache(path: Path | None) -> Path:
 
 def cmd_eval_reader(args: argparse.Namespace, settings: Settings) -> int:
     from .embedder import Embedder, model_id
+    from .pipeline import cross_reader
     from .reader.data import load_squad
     from .reader.features import cached_features
     from .reader.reader import Reader
     from .reader.train import PairSource, read_gold
 
     rs = load_squad(args.file, args.file.stem.replace("_", "-"))
-    src = PairSource(cached_features(rs, lambda: Embedder(settings.model, encoder=settings.encoder),
-                                     _feature_cache(args.cache), model_id(settings.model, settings.encoder)))
-    report = read_gold(Reader.load(args.reader or settings.reader), src, list(range(len(rs.questions))))
+    embedder = Embedder(settings.model, encoder=settings.encoder)
+    src = PairSource(cached_features(rs, lambda: embedder, _feature_cache(args.cache),
+                                     model_id(settings.model, settings.encoder)))
+    reader = Reader.load(args.reader or settings.reader, cross=cross_reader(settings, embedder))
+    report = read_gold(reader, src, list(range(len(rs.questions))))
     print(json.dumps(report, indent=1) if args.json else
           f"gold passage: EM {report['em']:.1f}  F1 {report['f1']:.1f}  ({report['questions']} questions)")
     return 0
@@ -226,6 +246,27 @@ def cmd_train_reader(args: argparse.Namespace, settings: Settings) -> int:
     cache = _feature_cache(args.cache)
     meta = run(args.data, args.trial, args.out or WEIGHTS, cache, cfg, embedder)
     print(json.dumps(meta["metrics"], ensure_ascii=False, indent=1))
+    return 0
+
+
+def cmd_train_cross_reader(args: argparse.Namespace, settings: Settings) -> int:
+    import os
+
+    import torch
+
+    from .model_store import resolve_model
+    from .reader.cross_train import CrossConfig, run
+    from .reader.reader import CROSS_WEIGHTS
+
+    torch.set_num_threads(args.threads or os.cpu_count() or 1)
+    cfg = CrossConfig(epochs=args.epochs, trainable=args.trainable)
+    if args.seed is not None:
+        cfg.seed = args.seed
+    if not 1 <= cfg.trainable <= 12 or cfg.epochs < 1:
+        print("error: --trainable takes 1 to 12 layers and --epochs at least 1", file=sys.stderr)
+        return 2
+    info = run(args.data, args.trial, args.out or CROSS_WEIGHTS, cfg, resolve_model(settings.model)[0])
+    print(json.dumps(info["metrics"], ensure_ascii=False, indent=1))
     return 0
 
 

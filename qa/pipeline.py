@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from functools import cached_property
+from pathlib import Path
 
 from .index import BuildReport, Index, IndexUnreadable, build_index, is_up_to_date, load_index, read_and_chunk
 from .settings import Settings
@@ -65,7 +66,7 @@ class Pipeline:
     def reader(self):
         from .reader.reader import Reader
 
-        reader = Reader.load(self.settings.reader, runtime="onnx")
+        reader = Reader.load(self.settings.reader, runtime="onnx", cross=cross_reader(self.settings, self.embedder))
         if self.settings.min_score is not None:  # the user's trade of answers against declines
             reader.threshold = reader.margin_at(self.settings.min_score)
         return reader
@@ -153,3 +154,18 @@ class Pipeline:
         if self._index is None:
             self.open(rebuild=True)
         return self._index
+
+
+def cross_reader(settings: Settings, embedder):
+    """The cross reader (:mod:`qa.reader.cross`) over ``embedder``'s encoder, or None when it is
+    turned off (``--cross-reader off``) or there are no weights. It runs as the encoder does:
+    torch with ``--encoder torch``, else ONNX Runtime, int8."""
+    from .reader.reader import CROSS_WEIGHTS
+
+    choice = settings.cross_reader
+    if str(choice) == "off" or (choice is None and not CROSS_WEIGHTS.is_file()):
+        return None
+    from .reader.cross import CrossReader
+
+    runtime = "torch" if settings.encoder == "torch" else "onnx"
+    return CrossReader(Path(choice or CROSS_WEIGHTS), embedder.path, embedder._tokenizer, runtime)

@@ -55,6 +55,8 @@ SPEC: dict[str, tuple[str, object, str]] = {
                    "(default: milvus.db in the index folder)"),
     "fusion": ("QA_FUSION", lambda: "weighted", "how BM25 and dense results are fused"),
     "reader": ("QA_READER", lambda: None, "reader weights file (default: the shipped weights)"),
+    "cross_reader": ("QA_CROSS_READER", lambda: None, "cross reader weights file, or off (default: the "
+                     "shipped cross reader)"),
     "min_score": ("QA_MIN_SCORE", lambda: None, "lowest calibrated score answered, between 0 and 1 "
                   "(default: the reader's own threshold)"),
     "host": ("QA_HOST", lambda: "127.0.0.1", "address the app listens on"),
@@ -85,6 +87,7 @@ class Settings:
     milvus_uri: str | None = field(default_factory=lambda: _from_env("milvus_uri"))
     fusion: str = field(default_factory=lambda: _from_env("fusion"))
     reader: Path | None = field(default_factory=lambda: _from_env("reader"))
+    cross_reader: Path | str | None = field(default_factory=lambda: _from_env("cross_reader"))
     min_score: float | None = field(default_factory=lambda: _from_env("min_score"))
     host: str = field(default_factory=lambda: _from_env("host"))
     port: int = field(default_factory=lambda: _from_env("port"))
@@ -120,6 +123,11 @@ class Settings:
             self.reader = Path(self.reader)
             if not self.reader.is_file():
                 raise SettingError(_bad("reader", self.reader, "an existing reader weights file"))
+        if self.cross_reader is not None and str(self.cross_reader) != "off":
+            self.cross_reader = Path(self.cross_reader)
+            if not self.cross_reader.is_file():
+                raise SettingError(_bad("cross_reader", self.cross_reader, "an existing cross reader weights file "
+                                                                           "or off"))
         if self.min_score is not None:
             try:
                 self.min_score = float(self.min_score)
@@ -153,4 +161,4 @@ _NAMES = {f.name for f in fields(Settings)}
 
 def _bad(name: str, value, allowed: str) -> str:
     var = SPEC[name][0]
-    return f"{var} / --{name} = '{value}' is not valid: use {allowed}"
+    return f"{var} / --{name.replace('_', '-')} = '{value}' is not valid: use {allowed}"

@@ -18,6 +18,8 @@ class Pair:
     layout: CharLayout
     target: tuple[int, int] = (-1, -1)  # first and last answer character, or no answer
     overlap: np.ndarray | None = None   # (chars, 2) what the question repeats (chars.question_overlap)
+    question: str = ""                  # the question and the passage's title as text, for the cross
+    title: str = ""                     # reader (qa.reader.cross), which reads them with the passage
 
 
 def random_pair(rng: np.random.Generator, tp: int, tq: int, chars: int, dim: int = 1152) -> Pair:

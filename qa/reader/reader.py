@@ -28,11 +28,13 @@ from .batch import Pair, arrays, head_inputs
 from .decode import MAX_ANSWER_CHARS, best_spans, coordination
 
 if TYPE_CHECKING:
+    from .cross import CrossReader
     from .model import Ensemble, ReaderHead
 
 log = logging.getLogger("qa.reader")
 
 WEIGHTS = Path(__file__).resolve().parent / "weights" / "reader.safetensors"
+CROSS_WEIGHTS = WEIGHTS.with_name("cross.safetensors")  # the cross reader (qa.reader.cross)
 BATCH = 32
 KEEP = 2  # chunks every ensemble member reads, chosen by the first member (the scout); saved with new weights
 
@@ -51,7 +53,7 @@ class ReadSpan:
 class Reader:
     def __init__(self, head: ReaderHead | Ensemble | None, threshold: float = 0.0,
                  calibration: tuple[float, float] = (1.0, 0.0), meta: dict | None = None, onnx=None,
-                 overlap: bool = False, keep: int | None = None):
+                 overlap: bool = False, keep: int | None = None, cross: CrossReader | None = None):
         self.head = head.eval() if head is not None else None  # the torch head, or None with ``onnx``
         # one runner per ensemble member (numpy inputs -> start, end, null logits)
         if onnx is not None:
@@ -61,8 +63,11 @@ class Reader:
         self.onnx = onnx
         # whether the head reads the question-overlap features (pairs without them read as zeros)
         self.overlap = bool(head.config.get("overlap")) if head is not None else overlap
-        self.threshold = threshold
-        self.calibration = calibration
+        # the cross reader (qa.reader.cross), when there is one, reads the chunks the head scouts
+        # and answers: its threshold and calibration are the reader's
+        self.cross = cross
+        self.threshold = cross.threshold if cross is not None else threshold
+        self.calibration = cross.calibration if cross is not None else calibration
         self.meta = meta or {}
         self.keep = KEEP if keep is None else keep
         if self.keep < 1:
@@ -71,10 +76,10 @@ class Reader:
     # ------------------------------------------------------------ persistence
 
     @classmethod
-    def load(cls, path: Path | str | None = None, runtime: str = "torch") -> Reader:
+    def load(cls, path: Path | str | None = None, runtime: str = "torch", cross: CrossReader | None = None) -> Reader:
         """The reader in ``path`` (default: the shipped weights). ``runtime="onnx"`` runs the head
         through ONNX Runtime (exported on first use; torch only if the export must be made or
-        fails)."""
+        fails). With ``cross``, the head scouts and the cross reader answers."""
         from safetensors import safe_open
 
         path = Path(path or WEIGHTS)
@@ -83,6 +88,8 @@ class Reader:
         settings = (info.get("threshold", 0.0), tuple(info.get("calibration", (1.0, 0.0))),
                     {k: v for k, v in info.items() if k not in ("config", "threshold", "calibration", "keep")})
         keep = info.get("keep")  # how many chunks the whole ensemble reads, saved with the weights
+        if cross is not None:
+            keep = cross.info.get("keep", keep)  # how many chunks the cross reader reads
         if runtime == "onnx" and not info["config"].get("joint"):
             try:
                 from .onnx_head import OnnxHead, export, head_files, prune, touch
@@ -97,10 +104,10 @@ class Reader:
                 else:
                     touch(files)
                 return cls(None, *settings, onnx=[OnnxHead(f) for f in files],
-                           overlap=bool(info["config"].get("overlap")), keep=keep)
+                           overlap=bool(info["config"].get("overlap")), keep=keep, cross=cross)
             except Exception as e:  # noqa: BLE001 - the torch head answers the same
                 log.warning("reading through ONNX Runtime is not available (%s); using torch", e)
-        return cls(cls._torch_head(path, info), *settings, keep=keep)
+        return cls(cls._torch_head(path, info), *settings, keep=keep, cross=cross)
 
     @staticmethod
     def _torch_head(path: Path, info: dict) -> ReaderHead | Ensemble:
@@ -156,24 +163,30 @@ class Reader:
         question asks for several things), each widened to the coordination it stands in
         (:func:`~qa.reader.decode.coordination`), keeping its margin.
 
-        With an ensemble and more than ``keep`` pairs, the first member scores every pair and the
-        whole ensemble reads the ``keep`` pairs with the scout's best spans; only those answer.
+        With more than ``keep`` pairs and a second reader (the cross reader, or the ensemble's
+        other members), the first member scouts: it scores every pair, and only the ``keep``
+        pairs where it found its best spans are read again, and answer.
         """
         order = list(range(len(pairs)))
-        if len(self.members) > 1 and len(pairs) > self.keep:
+        if (self.cross is not None or len(self.members) > 1) and len(pairs) > self.keep:
             scout = self.scores(pairs, self.members[:1])
             best = [max((m for _, _, m in best_spans(s, e, null, p.layout.valid, text, max_chars, 1)),
                         default=-np.inf) for (s, e, null), p, text in zip(scout, pairs, texts)]
             order = sorted(np.argsort(-np.asarray(best), kind="stable")[:self.keep].tolist())
-            rest = self.scores([pairs[i] for i in order], self.members[1:])
-            n = len(self.members)  # the mean over all members, from the scout's and the others' means
-            scored = [tuple((a + (n - 1) * b) / n for a, b in zip(scout[i], r, strict=True))
-                      for i, r in zip(order, rest, strict=True)]
+        if self.cross is not None:
+            scored = self.cross.scores([self.cross.input(pairs[i].question, pairs[i].title, texts[i]) for i in order])
+            valids = [self.cross.input(pairs[i].question, pairs[i].title, texts[i]).layout.valid for i in order]
         else:
-            scored = self.scores(pairs)
+            if len(order) < len(pairs):
+                rest = self.scores([pairs[i] for i in order], self.members[1:])
+                n = len(self.members)  # the mean over all members, from the scout's and the others' means
+                scored = [tuple((a + (n - 1) * b) / n for a, b in zip(scout[i], r, strict=True))
+                          for i, r in zip(order, rest, strict=True)]
+            else:
+                scored = self.scores(pairs)
+            valids = [pairs[i].layout.valid for i in order]
         spans = []
-        for i, (s, e, null) in zip(order, scored):
-            valid = pairs[i].layout.valid
+        for i, (s, e, null), valid in zip(order, scored, valids):
             for a, b, margin in best_spans(s, e, null, valid, texts[i], max_chars, k):
                 if lists:
                     a, b = coordination(s, e, valid, texts[i], a, b)

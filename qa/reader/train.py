@@ -25,6 +25,7 @@ import torch
 
 from ..embedder import model_id
 from ..evaluate import exact_match, f1_score
+from ..script import fold
 from ..sentences import split_sentences
 from ..settings import DEFAULT_MODEL, ENCODERS
 from ..tokenize import NAME_TAGS, Tokenizer
@@ -97,7 +98,8 @@ class PairSource:
             q_ids, seen = hide_word(text, passage, q_ids, q_offsets, hide)
         target = self.target(q, p) if answer else (-1, -1)
         return Pair(P.states[P.rows(p)], P.ids[P.rows(p)], q_states, q_ids,
-                    self.layout(p), target, question_overlap(passage, seen))
+                    self.layout(p), target, question_overlap(passage, seen),
+                    question=fold(text), title=fold(self.data.passages[p].title))
 
     def cut(self, q: int) -> tuple[int, int] | None:
         """The sentences of question ``q``'s gold chunk that hold its answer, as (start, end) in the
@@ -438,7 +440,12 @@ def answerability(reader: Reader, src: PairSource, questions: list[int], negativ
         found = read_best(reader, src, qi, wrong) if wrong else None
         if found:
             neg.append(found[1])
-    pos_a, f1_a, neg_a = np.asarray(pos), np.asarray(pos_f1), np.asarray(neg)
+    return choose_threshold(np.asarray(pos), np.asarray(pos_f1), np.asarray(neg))
+
+
+def choose_threshold(pos_a: np.ndarray, f1_a: np.ndarray, neg_a: np.ndarray) -> tuple[float, tuple, dict]:
+    """The threshold and calibration from the best spans' margins on gold paragraphs (``pos_a``,
+    with their F1 ``f1_a``) and on wrong passages (``neg_a``); see :func:`answerability`."""
     candidates = np.unique(np.round(np.concatenate([pos_a, neg_a]), 2))
     value = [ANSWERABLE_SHARE * (f1_a * (pos_a >= t)).mean() + (1 - ANSWERABLE_SHARE) * (neg_a < t).mean()
              for t in candidates]
