@@ -36,8 +36,8 @@ def add_index_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fusion", help="how BM25 and dense results are fused: weighted or rrf "
                                     "(default: $QA_FUSION or weighted)")
     p.add_argument("--reader", type=Path, help="reader weights (default: $QA_READER or the shipped weights)")
-    p.add_argument("--cross-reader", help="cross reader weights, or off to answer with the head alone "
-                                          "(default: $QA_CROSS_READER or the shipped cross reader)")
+    p.add_argument("--cross-reader", help="the cross reader: off, on (the shipped weights) or a weights "
+                                          "file (default: $QA_CROSS_READER or off)")
     p.add_argument("--min-score", help="lowest calibrated answer score (0-1) answered instead of declined "
                                        "(default: $QA_MIN_SCORE or the reader's threshold)")
 
@@ -151,8 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
                  "qa eval-reader tests/data/cmrc2018_trial.json")
     p.add_argument("file", type=Path)
     p.add_argument("--reader", type=Path, help="weights file (default: $QA_READER or the shipped weights)")
-    p.add_argument("--cross-reader", help="cross reader weights, or off (default: $QA_CROSS_READER or the "
-                                          "shipped cross reader)")
+    p.add_argument("--cross-reader", help="the cross reader: off, on (the shipped weights) or a weights "
+                                          "file (default: $QA_CROSS_READER or off)")
     p.add_argument("--encoder", help="how the encoder runs: torch, onnx or onnx-int8 "
                                      "(default: $QA_ENCODER or onnx-int8)")
     p.add_argument("--cache", type=Path, help="feature cache (default: ~/.cache/qa-news/reader-features)")

@@ -55,8 +55,8 @@ SPEC: dict[str, tuple[str, object, str]] = {
                    "(default: milvus.db in the index folder)"),
     "fusion": ("QA_FUSION", lambda: "weighted", "how BM25 and dense results are fused"),
     "reader": ("QA_READER", lambda: None, "reader weights file (default: the shipped weights)"),
-    "cross_reader": ("QA_CROSS_READER", lambda: None, "cross reader weights file, or off (default: the "
-                     "shipped cross reader)"),
+    "cross_reader": ("QA_CROSS_READER", lambda: "off", "the cross reader: off, on (the shipped weights) or a "
+                     "weights file (default: off; see the README, tenth round)"),
     "min_score": ("QA_MIN_SCORE", lambda: None, "lowest calibrated score answered, between 0 and 1 "
                   "(default: the reader's own threshold)"),
     "host": ("QA_HOST", lambda: "127.0.0.1", "address the app listens on"),
@@ -123,11 +123,13 @@ class Settings:
             self.reader = Path(self.reader)
             if not self.reader.is_file():
                 raise SettingError(_bad("reader", self.reader, "an existing reader weights file"))
-        if self.cross_reader is not None and str(self.cross_reader) != "off":
+        if self.cross_reader is None:
+            self.cross_reader = "off"
+        if str(self.cross_reader) not in ("off", "on"):
             self.cross_reader = Path(self.cross_reader)
             if not self.cross_reader.is_file():
-                raise SettingError(_bad("cross_reader", self.cross_reader, "an existing cross reader weights file "
-                                                                           "or off"))
+                raise SettingError(_bad("cross_reader", self.cross_reader, "off, on or an existing cross reader "
+                                                                           "weights file"))
         if self.min_score is not None:
             try:
                 self.min_score = float(self.min_score)

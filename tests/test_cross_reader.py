@@ -109,13 +109,14 @@ def test_shipped_cross_reader_on_a_fixed_slice_of_the_trial_set(tmp_path, embedd
     sliced.write_text(json.dumps(_trial_slice(DATA / "cmrc2018_trial.json", 30), ensure_ascii=False))
     rs = load_squad(sliced, "trial-slice")
     src = PairSource(cached_features(rs, lambda: embedder, tmp_path / "cache"))
-    reader = Reader.load(runtime="onnx", cross=cross_reader(Settings(), embedder))
+    reader = Reader.load(runtime="onnx", cross=cross_reader(Settings(cross_reader="on"), embedder))
     assert reader.cross is not None
     report = read_gold(reader, src, list(range(len(rs.questions))))
     assert report["questions"] > 100
     assert report["f1"] >= CROSS_SLICE_F1 and report["em"] >= CROSS_SLICE_EM, report
 
 
-# Measured with the shipped cross reader (see the model card); a little slack.
-CROSS_SLICE_F1 = 0.0
-CROSS_SLICE_EM = 0.0
+# Measured with the shipped cross reader (F1 71.3, EM 38.3 on these 120 questions, against the
+# head's 62.3 / 26.7); a little slack.
+CROSS_SLICE_F1 = 69.0
+CROSS_SLICE_EM = 35.0
