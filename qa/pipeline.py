@@ -169,4 +169,5 @@ def cross_reader(settings: Settings, embedder):
     from .reader.cross import CrossReader
 
     runtime = "torch" if settings.encoder == "torch" else "onnx"
-    return CrossReader(CROSS_WEIGHTS if str(choice) == "on" else Path(choice), embedder.path, embedder._tokenizer, runtime)
+    weights = CROSS_WEIGHTS if str(choice) == "on" else Path(choice)
+    return CrossReader(weights, embedder.path, embedder._tokenizer, runtime)
