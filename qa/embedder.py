@@ -94,6 +94,11 @@ class Embedder:
 
             self._onnx = OnnxEncoder(onnx_file(self.path, self.layers, encoder), self.threads)
 
+    @property
+    def tokenizer(self):
+        """The model's tokenizer (the cross reader tokenizes question and passage with it)."""
+        return self._tokenizer
+
     def _load_torch(self):
         if self._torch_model is None:
             import torch

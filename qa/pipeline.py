@@ -170,4 +170,4 @@ def cross_reader(settings: Settings, embedder):
 
     runtime = "torch" if settings.encoder == "torch" else "onnx"
     weights = CROSS_WEIGHTS if str(choice) == "on" else Path(choice)
-    return CrossReader(weights, embedder.path, embedder._tokenizer, runtime)
+    return CrossReader(weights, embedder.path, embedder.tokenizer, runtime)

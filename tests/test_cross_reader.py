@@ -14,7 +14,7 @@ DATA = ROOT / "tests" / "data"
 
 @pytest.fixture(scope="module")
 def tokenizer(embedder):
-    return embedder._tokenizer
+    return embedder.tokenizer
 
 
 @pytest.mark.model
@@ -64,7 +64,7 @@ def test_training_the_cross_reader_a_few_steps_lowers_the_loss(embedder):
     from qa.reader.data import load_squad
 
     rs = load_squad(DATA / "cmrc2018_train_sample.json", "sample")
-    src = Source(rs, embedder._tokenizer)
+    src = Source(rs, embedder.tokenizer)
     questions = [i for i, q in enumerate(rs.questions) if q.chunk >= 0][:24]
     cfg = CrossConfig(epochs=20, trainable=2, lr=3e-4, batch=8, warmup=0.1, negative_share=0.0, max_steps=24,
                       seed=7)
@@ -82,7 +82,7 @@ def test_the_onnx_export_reads_as_the_torch_model(tmp_path, embedder):
 
     model = build_model(embedder.path, trainable=1, attention="eager").eval()
     path = export(model, tmp_path / "cross.onnx")
-    inputs = [encode(embedder._tokenizer, q, "标题", t) for q, t in
+    inputs = [encode(embedder.tokenizer, q, "标题", t) for q, t in
               (("谁主持会议?", "区长张三主持会议并讲话。"), ("多少钱?", "项目总投资220亿元，预计明年建成投产。"))]
     arr = collate(inputs)
     got = session(path, 1).run(None, {n: arr[n] for n in INPUTS})

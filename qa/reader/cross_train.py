@@ -23,7 +23,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..evaluate import exact_match, f1_score
 from ..script import fold
 from . import sets
 from .cross import collate, join, passage_part, question_ids
@@ -215,37 +214,20 @@ def read_best(model, src: Source, qi: int, passages: list[int]) -> tuple[str, fl
 def read_gold(model, src: Source, questions: list[int], threshold: float = 0.0, found: dict | None = None) -> dict:
     """EM and F1 (percent) reading the gold paragraph's chunks, and the share answered;
     ``found`` holds best spans already read (question -> (text, margin) or None)."""
-    em = f1 = answered = 0.0
-    for qi in questions:
-        q = src.data.questions[qi]
-        best = found[qi] if found is not None else read_best(model, src, qi, src.data.paragraph_chunks[q.paragraph])
-        text = best[0] if best else ""
-        em += exact_match(text, q.answers)
-        f1 += f1_score(text, q.answers)
-        answered += bool(best) and best[1] >= threshold
-    n = max(1, len(questions))
-    return {"em": round(100 * em / n, 2), "f1": round(100 * f1 / n, 2), "answered": round(answered / n, 3),
-            "questions": len(questions)}
+    from .train import gold_report
+
+    chunks = src.data.paragraph_chunks
+    return gold_report(src.data, questions, threshold, found.get if found is not None else
+                       lambda qi: read_best(model, src, qi, chunks[src.data.questions[qi].paragraph]))
 
 
 def answerability(model, src: Source, questions: list[int], negatives: dict):
-    """Threshold and calibration: gold paragraphs (answer) against retrieved wrong chunks (decline),
-    as :func:`qa.reader.train.answerability` chooses them for the head. Also returns the gold
-    paragraphs' best spans."""
-    from .train import choose_threshold
+    """Threshold, calibration, statistics and the gold paragraphs' best spans, chosen as for the
+    head (:func:`qa.reader.train.threshold_from`)."""
+    from .train import threshold_from
 
-    pos, pos_f1, neg, gold = [], [], [], {}
-    for qi in questions:
-        q = src.data.questions[qi]
-        found = gold[qi] = read_best(model, src, qi, src.data.paragraph_chunks[q.paragraph])
-        if found:
-            pos.append(found[1])
-            pos_f1.append(f1_score(found[0], q.answers))
-        wrong = negatives.get(qi, [])[:NEGATIVES_RETRIEVED]
-        found = read_best(model, src, qi, wrong) if wrong else None
-        if found:
-            neg.append(found[1])
-    return (*choose_threshold(np.asarray(pos), np.asarray(pos_f1), np.asarray(neg)), gold)
+    return threshold_from(src.data, questions, lambda qi, passages: read_best(model, src, qi, passages),
+                          lambda qi: negatives.get(qi, [])[:NEGATIVES_RETRIEVED])
 
 
 # ---------------------------------------------------------------- the command
@@ -253,13 +235,11 @@ def answerability(model, src: Source, questions: list[int], negatives: dict):
 
 def run(data_dir: Path, trial: Path | None, out: Path, cfg: CrossConfig, encoder_path: str) -> dict:
     """Train, select, measure; write the weights and the card."""
-    import torch
     from transformers import AutoTokenizer
 
     from .cross import build_model, save
 
     t0 = time.perf_counter()
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     tokenizer = AutoTokenizer.from_pretrained(encoder_path)
     cmrc = Source(sets.cmrc_train(data_dir), tokenizer)
     drcd_s = Source(sets.drcd(data_dir, simplified=True), tokenizer)

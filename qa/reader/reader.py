@@ -87,9 +87,7 @@ class Reader:
             info = json.loads((f.metadata() or {}).get("reader", "{}"))
         settings = (info.get("threshold", 0.0), tuple(info.get("calibration", (1.0, 0.0))),
                     {k: v for k, v in info.items() if k not in ("config", "threshold", "calibration", "keep")})
-        keep = info.get("keep")  # how many chunks the whole ensemble reads, saved with the weights
-        if cross is not None:
-            keep = cross.info.get("keep", keep)  # how many chunks the cross reader reads
+        keep = info.get("keep")  # chunks the whole ensemble (or the cross reader) reads, saved with the weights
         if runtime == "onnx" and not info["config"].get("joint"):
             try:
                 from .onnx_head import OnnxHead, export, head_files, prune, touch
@@ -174,8 +172,9 @@ class Reader:
                         default=-np.inf) for (s, e, null), p, text in zip(scout, pairs, texts)]
             order = sorted(np.argsort(-np.asarray(best), kind="stable")[:self.keep].tolist())
         if self.cross is not None:
-            scored = self.cross.scores([self.cross.input(pairs[i].question, pairs[i].title, texts[i]) for i in order])
-            valids = [self.cross.input(pairs[i].question, pairs[i].title, texts[i]).layout.valid for i in order]
+            inputs = [self.cross.input(pairs[i].question, pairs[i].title, texts[i]) for i in order]
+            scored = self.cross.scores(inputs)
+            valids = [x.layout.valid for x in inputs]
         else:
             if len(order) < len(pairs):
                 rest = self.scores([pairs[i] for i in order], self.members[1:])

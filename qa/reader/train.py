@@ -406,14 +406,22 @@ def read_best(reader: Reader, src: PairSource, qi: int, passages: list[int],
 def read_gold(reader: Reader, src: PairSource, questions: list[int], keyword: bool = False) -> dict:
     """EM and F1 (percent) with the gold paragraph's chunks as the only passages, and the share
     of questions whose best span clears the reader's threshold (answered)."""
+    chunks = src.data.paragraph_chunks
+    return gold_report(src.data, questions, reader.threshold,
+                       lambda qi: read_best(reader, src, qi, chunks[src.data.questions[qi].paragraph], keyword))
+
+
+def gold_report(data: ReadingSet, questions: list[int], threshold: float, best) -> dict:
+    """EM and F1 (percent) of ``best(question)``'s span ((text, margin) or None) and the share
+    of questions whose margin clears ``threshold`` (answered); any reader's gold-passage report."""
     em = f1 = answered = 0.0
     for qi in questions:
-        q = src.data.questions[qi]
-        found = read_best(reader, src, qi, src.data.paragraph_chunks[q.paragraph], keyword)
+        q = data.questions[qi]
+        found = best(qi)
         text = found[0] if found else ""
         em += exact_match(text, q.answers)
         f1 += f1_score(text, q.answers)
-        answered += bool(found) and found[1] >= reader.threshold
+        answered += bool(found) and found[1] >= threshold
     n = max(1, len(questions))
     return {"em": round(100 * em / n, 2), "f1": round(100 * f1 / n, 2), "answered": round(answered / n, 3),
             "questions": len(questions)}
@@ -424,28 +432,39 @@ ANSWERABLE_SHARE = 0.75  # the product's prior: most questions asked of a news a
 
 def answerability(reader: Reader, src: PairSource, questions: list[int], negatives: dict) -> tuple[float, tuple, dict]:
     """Threshold and calibration from held-out questions: the gold paragraph (should answer)
-    against the top retrieved wrong chunks (should decline).
+    against the top retrieved wrong chunks (should decline); see :func:`threshold_from`."""
+    threshold, calibration, stats, _ = threshold_from(
+        src.data, questions, lambda qi, passages: read_best(reader, src, qi, passages),
+        lambda qi: negatives.get(qi, ([], []))[1][:3])
+    return threshold, calibration, stats
+
+
+def threshold_from(data: ReadingSet, questions: list[int], best, wrong) -> tuple[float, tuple, dict, dict]:
+    """Threshold, calibration and their statistics for any reader, from ``best(question,
+    passages)`` ((text, margin) or None) on each question's gold paragraph (should answer) and on
+    ``wrong(question)``, retrieved wrong chunks (should decline); also each question's best span on
+    its gold paragraph.
 
     The threshold maximizes the expected score of a question, answerable with probability
     :data:`ANSWERABLE_SHARE`: the answer's F1 when answerable, 1 for declining when not.
     """
-    pos, pos_f1, neg = [], [], []
+    pos, pos_f1, neg, gold = [], [], [], {}
     for qi in questions:
-        q = src.data.questions[qi]
-        found = read_best(reader, src, qi, src.data.paragraph_chunks[q.paragraph])
+        q = data.questions[qi]
+        found = gold[qi] = best(qi, data.paragraph_chunks[q.paragraph])
         if found:
             pos.append(found[1])
             pos_f1.append(f1_score(found[0], q.answers))
-        wrong = negatives.get(qi, ([], []))[1][:3]
-        found = read_best(reader, src, qi, wrong) if wrong else None
+        passages = wrong(qi)
+        found = best(qi, passages) if passages else None
         if found:
             neg.append(found[1])
-    return choose_threshold(np.asarray(pos), np.asarray(pos_f1), np.asarray(neg))
+    return (*choose_threshold(np.asarray(pos), np.asarray(pos_f1), np.asarray(neg)), gold)
 
 
 def choose_threshold(pos_a: np.ndarray, f1_a: np.ndarray, neg_a: np.ndarray) -> tuple[float, tuple, dict]:
     """The threshold and calibration from the best spans' margins on gold paragraphs (``pos_a``,
-    with their F1 ``f1_a``) and on wrong passages (``neg_a``); see :func:`answerability`."""
+    with their F1 ``f1_a``) and on wrong passages (``neg_a``); see :func:`threshold_from`."""
     candidates = np.unique(np.round(np.concatenate([pos_a, neg_a]), 2))
     value = [ANSWERABLE_SHARE * (f1_a * (pos_a >= t)).mean() + (1 - ANSWERABLE_SHARE) * (neg_a < t).mean()
              for t in candidates]
