@@ -41,6 +41,28 @@ def test_a_long_passage_is_cut_and_what_is_cut_cannot_answer(tokenizer):
 
 
 @pytest.mark.model
+def test_a_window_keeps_the_title_and_the_text_around_the_span(tokenizer):
+    from qa.reader.cross import join, passage_part, question_ids
+
+    text = "二七区召开会议，研究部署防汛工作。" * 20 + "会议由区长张明主持。" + "各部门负责人参加会议，听取汇报。" * 20
+    a = text.index("张明")
+    part = passage_part(tokenizer, "二七区防汛会议", text)
+    x = join(tokenizer, question_ids(tokenizer, "会议由谁主持?"), part, 96, (a, a + 2))
+    tokens = tokenizer.convert_ids_to_tokens(x.ids.tolist())
+    assert len(x.ids) == 96 and tokens[-1] == tokenizer.sep_token
+    assert x.layout.valid[a:a + 2].all()  # the span is inside the window ...
+    assert not x.layout.valid[:40].any() and not x.layout.valid[-40:].any()  # ... the far text is not
+    for i in np.flatnonzero(x.layout.valid):  # every character read still points at its own token
+        assert text[i] in tokens[x.layout.token[i]] or not text[i].isalnum(), (i, text[i])  # (， reads as ,)
+    first_read = int(x.layout.token[np.flatnonzero(x.layout.valid)[0]])
+    title = "".join(tokens[tokens.index(tokenizer.sep_token) + 2:first_read])
+    assert "防汛" in title  # the title is read before the window
+    short = passage_part(tokenizer, "", "会议由区长张明主持。")
+    short = join(tokenizer, question_ids(tokenizer, "会议由谁主持?"), short, 96, (5, 7))
+    assert short.layout.valid.all()  # a passage that fits is read whole
+
+
+@pytest.mark.model
 def test_weights_round_trip_within_int8_precision(tmp_path, embedder):
     from qa.reader.cross import build_model, load_model, read_info, save
 

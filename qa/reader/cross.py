@@ -27,6 +27,7 @@ from .chars import CHAR_FEATURES, CharLayout, char_layout
 
 MAX_QUESTION_TOKENS = 48
 MAX_TOKENS = 320
+WINDOW = 320  # tokens of one input when the product reads around the scout's span (README)
 SCORER_DIM = 256
 
 
@@ -44,6 +45,7 @@ class PassagePart:
 
     ids: list[int]        # the passage's tokens (title first)
     layout: CharLayout    # its text's characters, tokens counted from the passage's first
+    title_tokens: int = 0  # how many of ``ids`` are the title's (and its line break)
 
 
 def passage_part(tokenizer, title: str, text: str) -> PassagePart:
@@ -52,25 +54,47 @@ def passage_part(tokenizer, title: str, text: str) -> PassagePart:
     enc = tokenizer(head + text, add_special_tokens=False, return_offsets_mapping=True)
     offsets = np.full((len(enc["input_ids"]), 2), -1, np.int64)
     shift = len(head)
+    title_tokens = 0
     for t, (s, e) in enumerate(enc["offset_mapping"]):
         if s >= shift:
             offsets[t] = (s - shift, e - shift)
-    return PassagePart(list(enc["input_ids"]), char_layout(text, offsets))
+        else:
+            title_tokens = t + 1
+    return PassagePart(list(enc["input_ids"]), char_layout(text, offsets), title_tokens)
 
 
 def question_ids(tokenizer, question: str) -> list[int]:
     return tokenizer(question, add_special_tokens=False)["input_ids"][:MAX_QUESTION_TOKENS]
 
 
-def join(tokenizer, q_ids: list[int], part: PassagePart, max_tokens: int = MAX_TOKENS) -> CrossInput:
-    """``<s> question </s></s> passage </s>``, the passage cut to fit ``max_tokens``."""
+def join(tokenizer, q_ids: list[int], part: PassagePart, max_tokens: int = MAX_TOKENS,
+         around: tuple[int, int] | None = None) -> CrossInput:
+    """``<s> question </s></s> passage </s>``, the passage cut to fit ``max_tokens``: its end
+    cut off, or, with ``around`` (a character span of the text), the title kept and the text's
+    tokens cut to a window centred on that span. Only characters inside the input may answer."""
     room = max_tokens - len(q_ids) - 4
     cls, sep = tokenizer.cls_token_id, tokenizer.sep_token_id
-    ids = [cls, *q_ids, sep, sep, *part.ids[:room], sep]
-    first = len(q_ids) + 3
     lay = part.layout
-    kept = lay.token < room
-    layout = CharLayout(np.where(kept, lay.token, 0) + first, lay.features, lay.valid & kept)
+    lo, hi = 0, min(room, len(part.ids))  # the passage tokens read: [lo, hi) after the title's
+    if around is not None and len(part.ids) > room:
+        head = min(part.title_tokens, room)
+        width = room - head
+        a, b = around
+        toks = lay.token[max(0, a):max(a + 1, b)]
+        toks = toks[toks >= head]
+        mid = int((toks.min() + toks.max() + 1) // 2) if len(toks) else head
+        lo = min(max(head, mid - width // 2), len(part.ids) - width)
+        hi = lo + width
+        ids_read = part.ids[:head] + part.ids[lo:hi]
+        token = np.where(lay.token >= lo, lay.token - lo + head, -1)
+        kept = (lay.token >= lo) & (lay.token < hi)
+    else:
+        ids_read = part.ids[:hi]
+        token = lay.token
+        kept = lay.token < hi
+    first = len(q_ids) + 3
+    ids = [cls, *q_ids, sep, sep, *ids_read, sep]
+    layout = CharLayout(np.where(kept, token, 0) + first, lay.features, lay.valid & kept)
     return CrossInput(np.asarray(ids, np.int64), layout)
 
 
@@ -287,6 +311,7 @@ class CrossReader:
         self.tokenizer = tokenizer
         self.weights = Path(weights)
         self._parts: dict[tuple[str, str], PassagePart] = {}
+        self.window = WINDOW
         self._questions: dict[str, list[int]] = {}
         if runtime == "onnx":
             import os
@@ -309,13 +334,17 @@ class CrossReader:
             part = self._parts[key] = passage_part(self.tokenizer, title, text)
         return part
 
-    def input(self, question: str, title: str, text: str) -> CrossInput:
+    def input(self, question: str, title: str, text: str, around: tuple[int, int] | None = None) -> CrossInput:
+        """The pair as one input; with ``around`` (a character span of ``text``, the scout's
+        best), a window of at most ``self.window`` tokens centred on it."""
         q = self._questions.get(question)
         if q is None:
             if len(self._questions) > 64:
                 self._questions.clear()
             q = self._questions[question] = question_ids(self.tokenizer, question)
-        return join(self.tokenizer, q, self.part(title, text))
+        if around is None:
+            return join(self.tokenizer, q, self.part(title, text))
+        return join(self.tokenizer, q, self.part(title, text), min(MAX_TOKENS, self.window), around)
 
     def scores(self, inputs: list[CrossInput]) -> list[tuple[np.ndarray, np.ndarray, float]]:
         """(start, end, null) logits of each input, one pass each (int8 activations are scaled

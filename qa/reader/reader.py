@@ -166,13 +166,16 @@ class Reader:
         pairs where it found its best spans are read again, and answer.
         """
         order = list(range(len(pairs)))
-        if (self.cross is not None or len(self.members) > 1) and len(pairs) > self.keep:
+        found = [None] * len(pairs)  # the scout's best span in each pair: (start, end, margin)
+        if self.cross is not None or (len(self.members) > 1 and len(pairs) > self.keep):
             scout = self.scores(pairs, self.members[:1])
-            best = [max((m for _, _, m in best_spans(s, e, null, p.layout.valid, text, max_chars, 1)),
-                        default=-np.inf) for (s, e, null), p, text in zip(scout, pairs, texts)]
+            found = [next(iter(best_spans(s, e, null, p.layout.valid, text, max_chars, 1)), None)
+                     for (s, e, null), p, text in zip(scout, pairs, texts)]
+            best = [f[2] if f else -np.inf for f in found]
             order = sorted(np.argsort(-np.asarray(best), kind="stable")[:self.keep].tolist())
-        if self.cross is not None:
-            inputs = [self.cross.input(pairs[i].question, pairs[i].title, texts[i]) for i in order]
+        if self.cross is not None:  # it reads a window around the scout's span
+            inputs = [self.cross.input(pairs[i].question, pairs[i].title, texts[i],
+                                       found[i][:2] if found[i] else None) for i in order]
             scored = self.cross.scores(inputs)
             valids = [x.layout.valid for x in inputs]
         else:
