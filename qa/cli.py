@@ -143,6 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="weights file (default: the shipped qa/reader/weights/cross.safetensors)")
     p.add_argument("--epochs", type=int, default=2, help="epochs (default: 2)")
     p.add_argument("--trainable", type=int, default=8, help="top encoder layers fine-tuned (default: 8 of 12)")
+    p.add_argument("--keyword-share", type=float, default=0.0,
+                   help="chance, per epoch, that a question ending in its interrogative is read in keyword form, "
+                        "as train-reader's (default: 0, as the shipped cross reader was trained)")
     p.add_argument("--seed", type=int)
     p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     p.set_defaults(func=cmd_train_cross_reader, needs_corpus=False)
@@ -259,11 +262,12 @@ def cmd_train_cross_reader(args: argparse.Namespace, settings: Settings) -> int:
     from .reader.reader import CROSS_WEIGHTS
 
     torch.set_num_threads(args.threads or os.cpu_count() or 1)
-    cfg = CrossConfig(epochs=args.epochs, trainable=args.trainable)
+    cfg = CrossConfig(epochs=args.epochs, trainable=args.trainable, keyword_share=args.keyword_share)
     if args.seed is not None:
         cfg.seed = args.seed
-    if not 1 <= cfg.trainable <= 12 or cfg.epochs < 1:
-        print("error: --trainable takes 1 to 12 layers and --epochs at least 1", file=sys.stderr)
+    if not 1 <= cfg.trainable <= 12 or cfg.epochs < 1 or not 0 <= cfg.keyword_share <= 1:
+        print("error: --trainable takes 1 to 12 layers, --epochs at least 1 and --keyword-share 0 to 1",
+              file=sys.stderr)
         return 2
     info = run(args.data, args.trial, args.out or CROSS_WEIGHTS, cfg, resolve_model(settings.model)[0])
     print(json.dumps(info["metrics"], ensure_ascii=False, indent=1))

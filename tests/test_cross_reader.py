@@ -97,6 +97,32 @@ def test_training_the_cross_reader_a_few_steps_lowers_the_loss(embedder):
 
 
 @pytest.mark.model
+def test_keyword_forms_are_read_in_training_when_asked(embedder, monkeypatch):
+    from qa.reader import cross_train
+    from qa.reader.cross import build_model, question_ids
+    from qa.reader.cross_train import CrossConfig, Source, train
+    from qa.reader.data import load_squad
+    from qa.reader.keywords import keyword_form
+
+    rs = load_squad(DATA / "cmrc2018_train_sample.json", "sample")
+    src = Source(rs, embedder.tokenizer)
+    questions = [i for i, q in enumerate(rs.questions) if q.chunk >= 0 and i in src.keyword_ids][:4]
+    assert questions
+    qi = questions[0]
+    x = src.input(qi, rs.questions[qi].chunk, keyword=True)
+    asked = question_ids(embedder.tokenizer, keyword_form(rs.questions[qi].question))
+    assert x.ids[1:1 + len(asked)].tolist() == asked and x.ids[1 + len(asked)] == embedder.tokenizer.sep_token_id
+    assert asked != src.q_ids[qi]  # the question itself is longer
+    read = []
+    monkeypatch.setattr(Source, "input", lambda self, q, p, keyword=False: read.append(keyword) or
+                        cross_train.join(self.tokenizer, self.keyword_ids[q] if keyword else self.q_ids[q],
+                                         self.parts[p]))
+    cfg = CrossConfig(epochs=1, trainable=1, batch=4, negative_share=0.0, max_steps=1, keyword_share=1.0)
+    train(build_model(embedder.path, cfg.trainable), [(src, questions, {})], cfg, log_every=1000)
+    assert read == [True] * 4  # every question with a keyword form was read in it
+
+
+@pytest.mark.model
 def test_the_onnx_export_reads_as_the_torch_model(tmp_path, embedder):
     """The export itself (fp32) gives the torch logits; the product runs it quantized to int8."""
     from qa.onnx_encoder import session

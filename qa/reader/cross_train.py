@@ -28,6 +28,7 @@ from . import sets
 from .cross import collate, join, passage_part, question_ids
 from .data import ReadingSet
 from .decode import best_spans
+from .keywords import keyword_form
 
 log = logging.getLogger("qa.reader")
 
@@ -46,6 +47,7 @@ class CrossConfig:
     max_train: int = 0          # 0: every training question (tests use a few)
     max_steps: int = 0          # 0: every epoch's batches (tests stop early)
     select_size: int = 400
+    keyword_share: float = 0.0  # chance, per epoch, a question with a keyword form is read in it (as the head's)
 
 
 class Source:
@@ -56,9 +58,15 @@ class Source:
         self.parts = [passage_part(tokenizer, fold(p.title), fold(p.text)) for p in rs.passages]
         self.q_ids = [question_ids(tokenizer, fold(q.question) if fold_questions else q.question)
                       for q in rs.questions]
+        self.keyword_ids: dict[int, list[int]] = {}  # question -> its keyword form's tokens (keywords.py)
+        for i, q in enumerate(rs.questions):
+            form = keyword_form(q.question)
+            if form:
+                self.keyword_ids[i] = question_ids(tokenizer, fold(form) if fold_questions else form)
 
-    def input(self, q: int, p: int):
-        return join(self.tokenizer, self.q_ids[q], self.parts[p])
+    def input(self, q: int, p: int, keyword: bool = False):
+        """Question ``q`` (its keyword form when ``keyword``) with passage ``p``."""
+        return join(self.tokenizer, self.keyword_ids[q] if keyword else self.q_ids[q], self.parts[p])
 
     def target(self, q: int) -> tuple[int, int]:
         """First and last answer character in the positive chunk, moved inwards onto valid ones."""
@@ -134,16 +142,18 @@ def train(model, jobs: list[tuple[Source, list[int], dict]], cfg: CrossConfig, e
         examples = []
         for j, qi in positives:
             src, _, negs = jobs[j]
-            examples.append((j, qi, src.data.questions[qi].chunk, src.target(qi)))
+            # the draw happens only when keyword forms are on, so runs without them stay as they were
+            kw = bool(cfg.keyword_share) and qi in src.keyword_ids and rng.random() < cfg.keyword_share
+            examples.append((j, qi, src.data.questions[qi].chunk, kw, src.target(qi)))
             if negs.get(qi) and rng.random() < cfg.negative_share:
-                examples.append((j, qi, rng.choice(negs[qi]), (-1, -1)))
+                examples.append((j, qi, rng.choice(negs[qi]), kw, (-1, -1)))
         batches = _batches(examples, cfg.batch, rng,
                            lambda e: len(jobs[e[0]][0].parts[e[2]].ids) + len(jobs[e[0]][0].q_ids[e[1]]))
         losses = []
         for batch in batches:
             if cfg.max_steps and step >= cfg.max_steps:
                 break
-            inputs = [jobs[j][0].input(qi, p) for j, qi, p, _ in batch]
+            inputs = [jobs[j][0].input(qi, p, kw) for j, qi, p, kw, _ in batch]
             arr = collate(inputs)
             valid = np.zeros_like(arr["char_mask"])
             for i, x in enumerate(inputs):
@@ -199,9 +209,10 @@ def scores(model, inputs: list, batch: int = 16) -> list[tuple[np.ndarray, np.nd
     return out
 
 
-def read_best(model, src: Source, qi: int, passages: list[int]) -> tuple[str, float] | None:
-    """The best span for question ``qi`` over ``passages``: (its text, its margin), or None."""
-    inputs = [src.input(qi, p) for p in passages]
+def read_best(model, src: Source, qi: int, passages: list[int], keyword: bool = False) -> tuple[str, float] | None:
+    """The best span for question ``qi`` (its keyword form when ``keyword``) over ``passages``:
+    (its text, its margin), or None."""
+    inputs = [src.input(qi, p, keyword) for p in passages]
     best = None
     for p, x, (s, e, null) in zip(passages, inputs, scores(model, inputs)):
         text = src.data.passages[p].text
@@ -211,14 +222,16 @@ def read_best(model, src: Source, qi: int, passages: list[int]) -> tuple[str, fl
     return best
 
 
-def read_gold(model, src: Source, questions: list[int], threshold: float = 0.0, found: dict | None = None) -> dict:
+def read_gold(model, src: Source, questions: list[int], threshold: float = 0.0, found: dict | None = None,
+              keyword: bool = False) -> dict:
     """EM and F1 (percent) reading the gold paragraph's chunks, and the share answered;
-    ``found`` holds best spans already read (question -> (text, margin) or None)."""
+    ``found`` holds best spans already read (question -> (text, margin) or None); ``keyword``
+    asks the questions in keyword form."""
     from .train import gold_report
 
     chunks = src.data.paragraph_chunks
     return gold_report(src.data, questions, threshold, found.get if found is not None else
-                       lambda qi: read_best(model, src, qi, chunks[src.data.questions[qi].paragraph]))
+                       lambda qi: read_best(model, src, qi, chunks[src.data.questions[qi].paragraph], keyword))
 
 
 def answerability(model, src: Source, questions: list[int], negatives: dict):
@@ -268,7 +281,10 @@ def run(data_dir: Path, trial: Path | None, out: Path, cfg: CrossConfig, encoder
     threshold, calibration, stats, gold = answerability(model, cmrc, select, select_negatives)
     metrics = {"select_cmrc_train_heldout": read_gold(model, cmrc, select, threshold, gold),
                "drcd_heldout_traditional": read_gold(model, drcd_t, questions_in(drcd_t, drcd_report_p), threshold),
-               "answerability_select": stats}
+               "answerability_select": stats,
+               # the selection questions that have a keyword form, asked in it (any reader; see keywords.py)
+               "select_keyword_form": read_gold(model, cmrc, [q for q in select if q in cmrc.keyword_ids],
+                                                threshold, keyword=True)}
     if trial_src is not None:
         metrics["cmrc2018_trial_gold_passage"] = read_gold(model, trial_src, list(range(len(trial_src.data.questions))),
                                                            threshold)
