@@ -163,7 +163,9 @@ class Reader:
 
         With more than ``keep`` pairs and a second reader (the cross reader, or the ensemble's
         other members), the first member scouts: it scores every pair, and only the ``keep``
-        pairs where it found its best spans are read again, and answer.
+        pairs where it found its best spans are read again, and answer. With the cross reader it
+        always scouts: the cross reader reads each kept pair around the scout's best span when
+        the pair is longer than its input (:meth:`~qa.reader.cross.CrossReader.input`).
         """
         order = list(range(len(pairs)))
         found = [None] * len(pairs)  # the scout's best span in each pair: (start, end, margin)
