@@ -12,14 +12,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from qa.cli import _feature_cache  # noqa: E402
-from qa.embedder import Embedder, model_id  # noqa: E402
+from qa.cli import gold_reading  # noqa: E402
 from qa.evaluate import exact_match, f1_score  # noqa: E402
-from qa.pipeline import cross_reader  # noqa: E402
-from qa.reader.data import load_squad  # noqa: E402
-from qa.reader.features import cached_features  # noqa: E402
-from qa.reader.reader import Reader  # noqa: E402
-from qa.reader.train import PairSource, read_best  # noqa: E402
+from qa.reader.train import read_best  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
 BUCKETS = [(0, 5), (5, 10), (10, 20), (20, 40), (40, None)]
@@ -30,12 +25,7 @@ def main() -> None:
     ap.add_argument("file", nargs="?", type=Path, default=Path("tests/data/cmrc2018_trial.json"))
     ap.add_argument("--cross-reader", default="off")
     args = ap.parse_args()
-    settings = Settings(cross_reader=args.cross_reader)
-    rs = load_squad(args.file, args.file.stem.replace("_", "-"))
-    embedder = Embedder(settings.model, encoder=settings.encoder)
-    src = PairSource(cached_features(rs, lambda: embedder, _feature_cache(None),
-                                     model_id(settings.model, settings.encoder)))
-    reader = Reader.load(settings.reader, cross=cross_reader(settings, embedder))
+    rs, src, reader = gold_reading(args.file, Settings(cross_reader=args.cross_reader))
     rows = []
     for qi, q in enumerate(rs.questions):
         found = read_best(reader, src, qi, rs.paragraph_chunks[q.paragraph])

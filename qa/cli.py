@@ -198,19 +198,27 @@ def _feature_cache(path: Path | None) -> Path:
     return path or cache_root().parent / "reader-features"
 
 
-def cmd_eval_reader(args: argparse.Namespace, settings: Settings) -> int:
+def gold_reading(file: Path, settings: Settings, reader: Path | None = None, cache: Path | None = None):
+    """(questions, their passages' token states, the reader) of a SQuAD-format set, as the
+    product reads them (its encoder, the head, the cross reader when ``settings`` asks for it)."""
     from .embedder import Embedder, model_id
     from .pipeline import cross_reader
     from .reader.data import load_squad
     from .reader.features import cached_features
     from .reader.reader import Reader
-    from .reader.train import PairSource, read_gold
+    from .reader.train import PairSource
 
-    rs = load_squad(args.file, args.file.stem.replace("_", "-"))
+    rs = load_squad(file, file.stem.replace("_", "-"))
     embedder = Embedder(settings.model, encoder=settings.encoder)
-    src = PairSource(cached_features(rs, lambda: embedder, _feature_cache(args.cache),
+    src = PairSource(cached_features(rs, lambda: embedder, _feature_cache(cache),
                                      model_id(settings.model, settings.encoder)))
-    reader = Reader.load(args.reader or settings.reader, cross=cross_reader(settings, embedder))
+    return rs, src, Reader.load(reader or settings.reader, cross=cross_reader(settings, embedder))
+
+
+def cmd_eval_reader(args: argparse.Namespace, settings: Settings) -> int:
+    from .reader.train import read_gold
+
+    rs, src, reader = gold_reading(args.file, settings, args.reader, args.cache)
     report = read_gold(reader, src, list(range(len(rs.questions))))
     print(json.dumps(report, indent=1) if args.json else
           f"gold passage: EM {report['em']:.1f}  F1 {report['f1']:.1f}  ({report['questions']} questions)")
