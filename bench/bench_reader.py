@@ -1,12 +1,13 @@
 """Question latency with the reader, split by stage, on the seed corpus (and optionally the CMRC trial).
 
-    python bench/bench_reader.py [--questions tests/data/dev_qa.jsonl] [--repeat 3] [--json]
+    python bench/bench_reader.py [--questions tests/data/dev_qa.jsonl] [--repeat 3] [--confident none] [--json]
 
 Each question is asked ``repeat`` times after one warm-up round; the table gives p50/p95 of the
 whole answer and of each stage (analysis, encode = the question's single forward pass,
 retrieve, read = the reader over the chunks read). "Reader adds" is the read stage's p50:
 without the reader, the other stages are unchanged (the question's forward pass is needed for
-dense retrieval anyway). Not a test: numbers depend on the machine.
+dense retrieval anyway). ``--confident none`` turns the scout's early exit off (every retrieved
+story read; ``bench/early_exit.py``). Not a test: numbers depend on the machine.
 """
 
 from __future__ import annotations
@@ -31,18 +32,23 @@ def main() -> int:
     ap.add_argument("--questions", type=Path, default=ROOT / "tests" / "data" / "dev_qa.jsonl")
     ap.add_argument("--corpus", type=Path, default=ROOT / "corpus")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--confident", default=None,
+                    help="the scout's early-exit margin (default: the shipped one); none: read every story")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     lines = args.questions.read_text(encoding="utf-8").splitlines()
     questions = [json.loads(line)["q"] for line in lines if line.strip()]
     with tempfile.TemporaryDirectory() as tmp:
         pipe = Pipeline(Settings(corpus=args.corpus, index=Path(tmp) / "index"), progress=False)
+        if args.confident is not None:
+            pipe.answerer.reader.confident = None if args.confident == "none" else float(args.confident)
         _ = pipe.answerer
         for q in questions:  # warm-up: jieba dictionaries, layouts, allocator
             pipe.answer(q)
         latency = latency_by_stage([pipe.answer(q) for _ in range(args.repeat) for q in questions])
+        confident = pipe.answerer.reader.confident
     total = latency.pop("total")
-    out = {"questions": len(questions), "repeat": args.repeat,
+    out = {"questions": len(questions), "repeat": args.repeat, "confident": confident,
            "total_ms": {"p50": total[0], "p95": total[1]},
            "stages_ms": {k: {"p50": v[0], "p95": v[1]} for k, v in latency.items()}}
     out["reader_adds_ms_p50"] = out["stages_ms"].get("read", {}).get("p50", 0.0)

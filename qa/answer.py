@@ -20,7 +20,7 @@ from .index import Index
 from .laps import Laps
 from .people import TITLED_NAME, looks_like_name
 from .question import Question, analyze, without_dates
-from .reader.batch import Pair
+from .reader.batch import LazyPairs, Pair
 from .reader.chars import CharLayout, char_layout, question_overlap
 from .reader.reader import Reader
 from .retrieve import StoryHit, own_date_named, retrieve
@@ -116,7 +116,7 @@ class Answerer:
             return none
         self._laps.restart()
         spans = self.reader.read(self._pairs(q, q_states, passages), [fold(p.text) for p in passages],
-                                 k=1, lists=q.asks_list)
+                                 k=1, lists=q.asks_list, first=sum(p.rank == 0 for p in passages))
         self._laps.lap("read")
         best = answerability.best(spans, passages)
         if best is None or not answerability.accept(best.margin, self.reader.threshold):
@@ -133,19 +133,26 @@ class Answerer:
         self._laps.lap("citations")  # names and roles expanded, sentences cited
         return found
 
-    def _pairs(self, q: Question, q_states, passages: list) -> list[Pair]:
-        """The (question, chunk) pairs to read. A date the question names that is a story's own
-        date (its lead's, ``Story.date``) already chose that story; inside it, the date would
-        pull the reader to the lead sentence that repeats it (7月18日的会议谁参加了 -> the lead's
-        徐立毅, not the attendees a sentence later). So that story's chunks are read with the
+    def _pairs(self, q: Question, q_states, passages: list) -> LazyPairs:
+        """The (question, chunk) pairs to read, each made when the reader first reads it (most
+        questions stop after the best story: ``Reader.confident``). A date the question names that
+        is a story's own date (its lead's, ``Story.date``) already chose that story; inside it, the
+        date would pull the reader to the lead sentence that repeats it (7月18日的会议谁参加了 -> the
+        lead's 徐立毅, not the attendees a sentence later). So that story's chunks are read with the
         question without its dates (README, eighth round of issue 9)."""
         dated = {p.story.id for p in passages if own_date_named(p.story, q.date_norms)}
         bare = without_dates(q) if dated else None
-        if bare is None:
-            return [self._pair(q.norm, q_states, p.chunk) for p in passages]
-        _, states = self.embedder.queries_with_states([bare])
-        return [self._pair(bare, states[0], p.chunk) if p.story.id in dated else self._pair(q.norm, q_states, p.chunk)
-                for p in passages]
+        bare_states = []  # the question without its dates, encoded once when first needed
+
+        def make(i: int) -> Pair:
+            p = passages[i]
+            if bare is None or p.story.id not in dated:
+                return self._pair(q.norm, q_states, p.chunk)
+            if not bare_states:
+                bare_states.append(self.embedder.queries_with_states([bare])[1][0])
+            return self._pair(bare, bare_states[0], p.chunk)
+
+        return LazyPairs(len(passages), make)
 
     def _pair(self, question: str, q_states, chunk: int) -> Pair:
         st = self.index.tokens.chunk(chunk)

@@ -366,6 +366,41 @@ def test_the_scout_picks_the_chunks_the_whole_ensemble_reads():
         [(s.passage, s.start, s.end) for s in full.read(pairs, texts)]
 
 
+def test_the_scout_leaves_the_other_stories_unread_when_the_best_one_is_confident():
+    """``first`` pairs are the best story's. Scouted first, they decide: at or above
+    ``confident`` the rest is never read and the answer is the best story's alone; below it,
+    or with ``confident`` None, every pair is read as before."""
+    import torch
+
+    from qa.reader.batch import LazyPairs
+    from qa.reader.model import Ensemble, ReaderHead
+    from qa.reader.reader import Reader
+
+    torch.manual_seed(4)
+    reader = Reader(Ensemble([ReaderHead(dim=16, heads=2, layers=1, cross=True, overlap=True) for _ in range(3)]))
+    pairs, texts = _random_pairs(8, seed=5)
+    read = []
+    scores = reader.scores
+    reader.scores = lambda chunk, members=None: (read.extend(id(p) for p in chunk), scores(chunk, members))[1]
+
+    def spans():
+        read.clear()
+        return [(s.passage, s.start, s.end, round(s.margin, 4)) for s in reader.read(pairs, texts, k=1, first=3)]
+
+    reader.confident = None
+    everything = spans()
+    assert {id(p) for p in pairs} <= set(read)
+    best_story = [(s.passage, s.start, s.end, round(s.margin, 4))
+                  for s in reader.read(pairs[:3], texts[:3], k=1, first=3)]
+    reader.confident = -np.inf  # always confident: only the best story is read
+    assert spans() == best_story and set(read) <= {id(p) for p in pairs[:3]}
+    lazy = LazyPairs(len(pairs), pairs.__getitem__)  # and the other pairs are never made
+    assert [(s.passage, s.start, s.end) for s in reader.read(lazy, texts, k=1, first=3)] == \
+        [s[:3] for s in best_story] and lazy.made() == 3
+    reader.confident = np.inf   # never confident: the same as reading everything
+    assert spans() == everything
+
+
 def test_the_scout_cascade_reads_the_same_through_onnx(tmp_path):
     import torch
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +21,31 @@ class Pair:
     overlap: np.ndarray | None = None   # (chars, 2) what the question repeats (chars.question_overlap)
     question: str = ""                  # the question and the passage's title as text, for the cross
     title: str = ""                     # reader (qa.reader.cross), which reads them with the passage
+
+
+class LazyPairs(Sequence):
+    """Pairs made when the reader first reads them, by ``make(i)``: with the scout's early exit
+    (:attr:`~qa.reader.reader.Reader.confident`) most questions read only the best story's chunks,
+    and the other chunks' states need not be unpacked."""
+
+    def __init__(self, n: int, make: Callable[[int], Pair]):
+        self._made: list[Pair | None] = [None] * n
+        self._make = make
+
+    def __len__(self) -> int:
+        return len(self._made)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        i = range(len(self))[i]  # IndexError past the end, as a list
+        if self._made[i] is None:
+            self._made[i] = self._make(i)
+        return self._made[i]
+
+    def made(self) -> int:
+        """How many pairs have been made so far."""
+        return sum(p is not None for p in self._made)
 
 
 def random_pair(rng: np.random.Generator, tp: int, tq: int, chars: int, dim: int = 1152) -> Pair:

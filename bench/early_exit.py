@@ -1,0 +1,113 @@
+"""The scout's early exit: how confident in the best story before the others go unread.
+
+    python bench/early_exit.py [--grid 0,2,4,...] [--data ../shared/train] [--limit N]
+
+The scout reads the best story's chunks first; when its best span there beats no answer by a
+margin of ``confident`` or more, the other stories' chunks are not read (``Reader.confident``).
+Each question is answered twice, with no exit and with an exit always taken, and the scout's
+best margin in the best story is kept: at a given ``confident`` the answer is the second when
+that margin reaches it and the first otherwise, so one pass gives every grid value exactly.
+
+Quality is the whole product, open domain, on CMRC 2018 train's held-out selection paragraphs
+(indexed as stories; a development set, never the trial set); "exits" is the share of questions
+whose other stories went unread, "same" the share answered as with no exit. Time is the read
+stage on the seed corpus with the dev questions, as ``bench_reader.py`` measures it. Not a test:
+numbers depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from cross_window import read_ms, selection_squad  # noqa: E402  (bench/cross_window.py)
+
+from qa.evaluate import exact_match, f1_score, squad_stories, write_stories_file  # noqa: E402
+from qa.pipeline import Pipeline  # noqa: E402
+from qa.settings import Settings  # noqa: E402
+
+
+def scored(answer, golds: list[str]) -> dict:
+    return {"text": answer.answer, "em": exact_match(answer.answer, golds), "f1": f1_score(answer.answer, golds),
+            "found": answer.found,
+            "first": bool(answer.citations) and any(g in answer.citations[0].text for g in golds)}
+
+
+def both_ways(pipe: Pipeline, questions: list[dict]) -> list[dict]:
+    """Each question answered with no exit and with the exit always taken, and the scout's best
+    margin in the best story (None when the scout did not run: too few chunks to scout)."""
+    reader = pipe.answerer.reader
+    seen: list[float] = []
+    scout = reader._scout
+
+    def recording(pairs, texts, max_chars, first):
+        got, found = scout(pairs, texts, max_chars, first)
+        cut = len(pairs) if first is None else first
+        seen.append(max((f[2] for f in found[:cut] if f), default=-math.inf))
+        return got, found
+
+    reader._scout = recording
+    rows = []
+    for item in questions:
+        reader.confident = None
+        full = scored(pipe.answer(item["q"]), item["answers"])
+        seen.clear()
+        reader.confident = -math.inf
+        early = scored(pipe.answer(item["q"]), item["answers"])
+        rows.append({"full": full, "early": early, "margin": seen[0] if seen else None})
+    reader._scout = scout
+    return rows
+
+
+def at(rows: list[dict], confident: float | None) -> dict:
+    n = max(1, len(rows))
+    picked = [r["early"] if confident is not None and r["margin"] is not None and r["margin"] >= confident
+              else r["full"] for r in rows]
+    exits = sum(confident is not None and r["margin"] is not None and r["margin"] >= confident for r in rows)
+    return {"em": 100 * sum(p["em"] for p in picked) / n, "f1": 100 * sum(p["f1"] for p in picked) / n,
+            "first": sum(p["first"] for p in picked) / n, "answered": sum(p["found"] for p in picked),
+            "exits": exits / n, "same": sum(p["text"] == r["full"]["text"] for p, r in zip(picked, rows)) / n}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--grid", default="0,2,4,6,8,10,12,14,16,18,20")
+    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "train")
+    ap.add_argument("--limit", type=int, default=None, help="ask only the first N selection questions")
+    ap.add_argument("--json", type=Path, default=None, help="also write the per-question rows here")
+    args = ap.parse_args()
+    grid = [float(x) for x in args.grid.split(",")]
+    stories, questions = squad_stories(selection_squad(args.data))
+    questions = questions[:args.limit] if args.limit else questions
+    dev = (ROOT / "tests" / "data" / "dev_qa.jsonl").read_text(encoding="utf-8")
+    seed_qs = [json.loads(line)["q"] for line in dev.splitlines() if line.strip()]
+    with tempfile.TemporaryDirectory() as tmp:
+        write_stories_file(stories, Path(tmp) / "corpus")
+        select = Pipeline(Settings(corpus=Path(tmp) / "corpus", index=Path(tmp) / "index"), progress=False)
+        seed = Pipeline(Settings(corpus=ROOT / "corpus", index=Path(tmp) / "seed-index"), progress=False)
+        rows = both_ways(select, questions)
+        if args.json:
+            args.json.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+        print(f"{len(questions)} selection questions, open domain; read stage on the seed corpus, "
+              f"{len(seed_qs)} dev questions")
+        print(f"{'confident':>9s} {'EM':>5s} {'F1':>5s} {'first cit.':>10s} {'answered':>8s} {'exits':>6s} "
+              f"{'same':>6s} {'read p50':>8s} {'p95':>6s}")
+        for confident in [None, *grid]:
+            q = at(rows, confident)
+            seed.answerer.reader.confident = confident
+            ms = read_ms(seed, seed_qs)
+            name = "no exit" if confident is None else f"{confident:g}"
+            print(f"{name:>9s} {q['em']:5.1f} {q['f1']:5.1f} {q['first']:10.3f} {q['answered']:8d} {q['exits']:6.3f} "
+                  f"{q['same']:6.3f} {ms[0]:8.1f} {ms[1]:6.1f}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
