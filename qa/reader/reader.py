@@ -209,7 +209,6 @@ class Reader:
         spans.sort(key=lambda r: -r.margin)
         return spans
 
-
     def _scout(self, pairs: Sequence[Pair], texts: list[str], max_chars: int, first: int | None):
         """The scout's (start, end, null) logits and best span for the pairs it read: all of them,
         or only the first ``first`` when its best span among them has a margin of at least
