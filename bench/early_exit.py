@@ -1,6 +1,7 @@
 """The scout's early exit: how confident in the best story before the others go unread.
 
     python bench/early_exit.py [--grid 0,2,4,...] [--data ../shared/train] [--limit N]
+                               [--squad FILE] [--cross-reader on]
 
 The scout reads the best story's chunks first; when its best span there beats no answer by a
 margin of ``confident`` or more, the other stories' chunks are not read (``Reader.confident``).
@@ -9,7 +10,8 @@ best margin in the best story is kept: at a given ``confident`` the answer is th
 that margin reaches it and the first otherwise, so one pass gives every grid value exactly.
 
 Quality is the whole product, open domain, on CMRC 2018 train's held-out selection paragraphs
-(indexed as stories; a development set, never the trial set); "exits" is the share of questions
+(indexed as stories; a development set), or on ``--squad FILE`` (a check after the choice: CMRC
+2018 trial, DRCD); "exits" is the share of questions
 whose other stories went unread, "same" the share answered as with no exit. Time is the read
 stage on the seed corpus with the dev questions, as ``bench_reader.py`` measures it. Not a test:
 numbers depend on the machine.
@@ -81,21 +83,27 @@ def main() -> int:
     ap.add_argument("--grid", default="0,2,4,6,8,10,12,14,16,18,20")
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "train")
     ap.add_argument("--limit", type=int, default=None, help="ask only the first N selection questions")
+    ap.add_argument("--squad", type=Path, default=None, help="a SQuAD-format file instead of the selection paragraphs")
+    ap.add_argument("--cross-reader", default="off", help="off (the head answers) or on (the cross reader)")
     ap.add_argument("--json", type=Path, default=None, help="also write the per-question rows here")
     args = ap.parse_args()
     grid = [float(x) for x in args.grid.split(",")]
-    stories, questions = squad_stories(selection_squad(args.data))
+    data = json.loads(args.squad.read_text(encoding="utf-8")) if args.squad else selection_squad(args.data)
+    stories, questions = squad_stories(data)
     questions = questions[:args.limit] if args.limit else questions
     dev = (ROOT / "tests" / "data" / "dev_qa.jsonl").read_text(encoding="utf-8")
     seed_qs = [json.loads(line)["q"] for line in dev.splitlines() if line.strip()]
     with tempfile.TemporaryDirectory() as tmp:
         write_stories_file(stories, Path(tmp) / "corpus")
-        select = Pipeline(Settings(corpus=Path(tmp) / "corpus", index=Path(tmp) / "index"), progress=False)
-        seed = Pipeline(Settings(corpus=ROOT / "corpus", index=Path(tmp) / "seed-index"), progress=False)
+        select = Pipeline(Settings(corpus=Path(tmp) / "corpus", index=Path(tmp) / "index",
+                                   cross_reader=args.cross_reader), progress=False)
+        seed = Pipeline(Settings(corpus=ROOT / "corpus", index=Path(tmp) / "seed-index",
+                                 cross_reader=args.cross_reader), progress=False)
         rows = both_ways(select, questions)
         if args.json:
             args.json.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
-        print(f"{len(questions)} selection questions, open domain; read stage on the seed corpus, "
+        asked = args.squad.name if args.squad else "selection"
+        print(f"{len(questions)} {asked} questions, open domain; read stage on the seed corpus, "
               f"{len(seed_qs)} dev questions")
         print(f"{'confident':>9s} {'EM':>5s} {'F1':>5s} {'first cit.':>10s} {'answered':>8s} {'exits':>6s} "
               f"{'same':>6s} {'read p50':>8s} {'p95':>6s}")
