@@ -9,8 +9,10 @@ torch; training and ``eval-reader`` use the torch head.
 
 The shipped head is an ensemble (:class:`~qa.reader.model.Ensemble`: three members, logits
 averaged). Reading every retrieved chunk with all three would triple the reader's time, so the
-first member scouts: it reads every chunk, and the others read only the ``keep`` chunks where
-the scout found its best spans (measured in the README: the same answers as reading all).
+first member scouts: it reads the chunks, and the others read only the ``keep`` chunks where
+the scout found its best spans (measured in the README: the same answers as reading all). The
+scout reads the best story's chunks first and the other stories' only when nothing there beats
+"no answer" by :data:`CONFIDENT` (the thirteenth round: most questions stop after the best story).
 """
 
 from __future__ import annotations
