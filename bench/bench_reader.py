@@ -41,7 +41,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         pipe = Pipeline(Settings(corpus=args.corpus, index=Path(tmp) / "index"), progress=False)
         if args.confident is not None:
-            pipe.answerer.reader.confident = None if args.confident == "none" else float(args.confident)
+            pipe.answerer.reader.confident = None if args.confident.lower() == "none" else float(args.confident)
         _ = pipe.answerer
         for q in questions:  # warm-up: jieba dictionaries, layouts, allocator
             pipe.answer(q)

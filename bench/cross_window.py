@@ -49,17 +49,19 @@ def configure(pipe: Pipeline, keep: int, window: int) -> None:
     reader.keep, reader.cross.window = keep, window
 
 
+def scored(answer, golds: list[str]) -> dict:
+    """One answer against its golds: its text, EM, F1, whether it answered, and whether its first
+    citation holds a gold answer."""
+    return {"text": answer.answer, "em": exact_match(answer.answer, golds), "f1": f1_score(answer.answer, golds),
+            "found": answer.found,
+            "first": bool(answer.citations) and any(g in answer.citations[0].text for g in golds)}
+
+
 def quality(pipe: Pipeline, questions: list[dict]) -> dict:
-    em = f1 = answered = first = 0.0
-    for item in questions:
-        a = pipe.answer(item["q"])
-        em += exact_match(a.answer, item["answers"])
-        f1 += f1_score(a.answer, item["answers"])
-        answered += a.found
-        first += bool(a.citations) and any(x in a.citations[0].text for x in item["answers"])
+    rows = [scored(pipe.answer(item["q"]), item["answers"]) for item in questions]
     n = max(1, len(questions))
-    return {"em": round(100 * em / n, 1), "f1": round(100 * f1 / n, 1), "answered": int(answered),
-            "first_citation": round(first / n, 3)}
+    return {"em": round(100 * sum(r["em"] for r in rows) / n, 1), "f1": round(100 * sum(r["f1"] for r in rows) / n, 1),
+            "answered": sum(r["found"] for r in rows), "first_citation": round(sum(r["first"] for r in rows) / n, 3)}
 
 
 def read_ms(pipe: Pipeline, questions: list[str], repeat: int = 3) -> list[float]:

@@ -2,6 +2,7 @@
 
     python bench/early_exit.py [--grid 0,2,4,...] [--data ../shared/train] [--limit N]
                                [--squad FILE] [--cross-reader on]
+    python bench/early_exit.py --questions tests/data/*_qa.jsonl [--cross-reader on]
 
 The scout reads the best story's chunks first; when its best span there beats no answer by a
 margin of ``confident`` or more, the other stories' chunks are not read (``Reader.confident``).
@@ -13,8 +14,10 @@ Quality is the whole product, open domain, on CMRC 2018 train's held-out selecti
 (indexed as stories; a development set), or on ``--squad FILE`` (a check after the choice: CMRC
 2018 trial, DRCD); "exits" is the share of questions
 whose other stories went unread, "same" the share answered as with no exit. Time is the read
-stage on the seed corpus with the dev questions, as ``bench_reader.py`` measures it. Not a test:
-numbers depend on the machine.
+stage on the seed corpus with the dev questions, as ``bench_reader.py`` measures it. With
+``--questions``, the seed question files are answered over the seed corpus with no exit and with
+the shipped one (``CONFIDENT``), scored as ``qa eval`` scores them, and the answers that changed
+are counted. Not a test: numbers depend on the machine.
 """
 
 from __future__ import annotations
@@ -29,42 +32,42 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cross_window import read_ms, selection_squad  # noqa: E402  (bench/cross_window.py)
+from cross_window import read_ms, scored, selection_squad  # noqa: E402  (bench/cross_window.py)
 
-from qa.evaluate import exact_match, f1_score, squad_stories, write_stories_file  # noqa: E402
+from qa.evaluate import eval_dev, squad_stories, write_stories_file  # noqa: E402
 from qa.pipeline import Pipeline  # noqa: E402
+from qa.reader.reader import CONFIDENT  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
 
-def scored(answer, golds: list[str]) -> dict:
-    return {"text": answer.answer, "em": exact_match(answer.answer, golds), "f1": f1_score(answer.answer, golds),
-            "found": answer.found,
-            "first": bool(answer.citations) and any(g in answer.citations[0].text for g in golds)}
-
-
 def both_ways(pipe: Pipeline, questions: list[dict]) -> list[dict]:
-    """Each question answered with no exit and with the exit always taken, and the scout's best
-    margin in the best story (None when the scout did not run: too few chunks to scout)."""
+    """Each question answered with the exit never taken and always taken, and the scout's best
+    margin in the best story (None when there was nothing to leave unread: too few chunks to
+    scout, or one story). "Never" is ``confident = inf``, so a question reads in the same batches
+    as one that does not exit at any grid value: the picked answers are the product's exactly."""
     reader = pipe.answerer.reader
     seen: list[float] = []
     scout = reader._scout
 
     def recording(pairs, texts, max_chars, first):
         got, found = scout(pairs, texts, max_chars, first)
-        cut = len(pairs) if first is None else first
-        seen.append(max((f[2] for f in found[:cut] if f), default=-math.inf))
+        cut = reader._first_cut(len(pairs), first)
+        seen.append(max((f[2] for f in found[:cut] if f), default=-math.inf) if cut < len(pairs) else None)
         return got, found
 
     reader._scout = recording
     rows = []
-    for item in questions:
-        reader.confident = None
-        full = scored(pipe.answer(item["q"]), item["answers"])
-        seen.clear()
-        reader.confident = -math.inf
-        early = scored(pipe.answer(item["q"]), item["answers"])
-        rows.append({"full": full, "early": early, "margin": seen[0] if seen else None})
-    reader._scout = scout
+    try:
+        for item in questions:
+            reader.confident = math.inf
+            full = scored(pipe.answer(item["q"]), item["answers"])
+            seen.clear()
+            reader.confident = -math.inf
+            early = scored(pipe.answer(item["q"]), item["answers"])
+            rows.append({"full": full, "early": early, "margin": seen[0] if seen else None})
+    finally:
+        reader._scout = scout
+        reader.confident = CONFIDENT
     return rows
 
 
@@ -78,6 +81,30 @@ def at(rows: list[dict], confident: float | None) -> dict:
             "exits": exits / n, "same": sum(p["text"] == r["full"]["text"] for p, r in zip(picked, rows)) / n}
 
 
+def seed_files(paths: list[Path], cross_reader: str) -> None:
+    """The seed question files with no exit against the shipped exit: right answers as ``qa eval``
+    counts them (answered right of the answerable, declined of the unanswerable), changed answers."""
+    with tempfile.TemporaryDirectory() as tmp:
+        pipe = Pipeline(Settings(corpus=ROOT / "corpus", index=Path(tmp) / "index", cross_reader=cross_reader),
+                        progress=False)
+        reader, totals = pipe.answerer.reader, [0, 0, 0, 0]
+        print(f"{'file':24s} {'right, no exit':>22s} {f'right, exit at {CONFIDENT:g}':>22s} {'changed':>7s}")
+        for path in paths:
+            reports = []
+            for confident in (None, CONFIDENT):
+                reader.confident = confident
+                reports.append(eval_dev(pipe.answer, pipe.index, path))
+            changed = sum(a["answer"] != b["answer"] for a, b in zip(reports[0].rows, reports[1].rows, strict=True))
+            shown = [f"{r.answer_hit + r.declined}/{r.n} ({r.answer_hit}/{r.answerable}, {r.declined}/{r.unanswerable})"
+                     for r in reports]
+            print(f"{path.name:24s} {shown[0]:>22s} {shown[1]:>22s} {changed:7d}", flush=True)
+            for i, x in enumerate((reports[0].n, reports[0].answer_hit + reports[0].declined,
+                                   reports[1].answer_hit + reports[1].declined, changed)):
+                totals[i] += x
+        print(f"{'all':24s} {f'{totals[1]}/{totals[0]}':>22s} {f'{totals[2]}/{totals[0]}':>22s} {totals[3]:7d}")
+        reader.confident = CONFIDENT
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--grid", default="0,2,4,6,8,10,12,14,16,18,20")
@@ -85,8 +112,13 @@ def main() -> int:
     ap.add_argument("--limit", type=int, default=None, help="ask only the first N selection questions")
     ap.add_argument("--squad", type=Path, default=None, help="a SQuAD-format file instead of the selection paragraphs")
     ap.add_argument("--cross-reader", default="off", help="off (the head answers) or on (the cross reader)")
+    ap.add_argument("--questions", type=Path, nargs="+", default=None,
+                    help="seed question files: compare no exit with the shipped exit on them instead")
     ap.add_argument("--json", type=Path, default=None, help="also write the per-question rows here")
     args = ap.parse_args()
+    if args.questions:
+        seed_files(args.questions, args.cross_reader)
+        return 0
     grid = [float(x) for x in args.grid.split(",")]
     data = json.loads(args.squad.read_text(encoding="utf-8")) if args.squad else selection_squad(args.data)
     stories, questions = squad_stories(data)

@@ -116,7 +116,7 @@ class Answerer:
             return none
         self._laps.restart()
         spans = self.reader.read(self._pairs(q, q_states, passages), [fold(p.text) for p in passages],
-                                 k=1, lists=q.asks_list, first=sum(p.rank == 0 for p in passages))
+                                 k=1, lists=q.asks_list, first=evidence.best_story_chunks(passages))
         self._laps.lap("read")
         best = answerability.best(spans, passages)
         if best is None or not answerability.accept(best.margin, self.reader.threshold):

@@ -43,3 +43,8 @@ def passages(index: Index, hits: list[StoryHit], stories: int = STORIES_READ,
             c = index.chunks[number]
             out.append(Passage(number, hit.story, c.start, c.end, max(hit.score, 0.0) / top, rank))
     return out
+
+
+def best_story_chunks(passages: list[Passage]) -> int:
+    """How many of ``passages`` lead the list as the best story's (its chunks come first, together)."""
+    return next((i for i, p in enumerate(passages) if p.rank != 0), len(passages))

@@ -97,6 +97,31 @@ def test_a_storys_own_date_is_not_read_as_a_cue_inside_it(pipeline):
     assert all(np.allclose(p.q_states, bare.states, atol=1e-4) for p in pairs)
 
 
+def test_pairs_are_made_only_when_read_and_the_dateless_question_encoded_once(pipeline, monkeypatch):
+    """The reader may stop after the best story (its early exit), so a pair is made when it is
+    first read, and the question without its date is encoded only for a dated story's chunk."""
+    story = next(s for s in pipeline.index.stories.values() if s.title.startswith("加快中原科技城核心板块建设"))
+    asked = pipeline.answerer
+    q = analyze("7月18日的会议谁参加了?", pipeline.index.tokenizer)
+    vectors, states = asked.embedder.queries_with_states([q.norm])
+    passages = evidence.passages(pipeline.index, retrieve(pipeline.index, vectors[0], q))
+    elsewhere = analyze("二七区区长是谁?", pipeline.index.tokenizer)  # chunks of other stories too
+    passages += evidence.passages(pipeline.index, retrieve(
+        pipeline.index, asked.embedder.queries_with_states([elsewhere.norm])[0][0], elsewhere))
+    dated = [i for i, p in enumerate(passages) if p.story.id == story.id]
+    other = [i for i, p in enumerate(passages) if p.story.id != story.id]
+    assert dated and other
+    calls = []
+    encode = asked.embedder.queries_with_states
+    monkeypatch.setattr(asked.embedder, "queries_with_states", lambda texts: (calls.append(texts), encode(texts))[1])
+    pairs = asked._pairs(q, states[0], passages)
+    assert pairs.made() == 0 and not calls
+    assert pairs[other[0]].question == q.norm and not calls
+    for i in dated:
+        assert pairs[i].question != q.norm
+    assert len(calls) == 1 and pairs.made() == 1 + len(dated)
+
+
 def test_the_date_decides_which_meeting(pipeline):
     """Two meeting stories of the same week: the question's date ranks its own story first, and
     an answer cites it. (Whether the reader answers "7月20日的会议谁参加了?" rides on its margin,

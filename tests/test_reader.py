@@ -399,6 +399,19 @@ def test_the_scout_leaves_the_other_stories_unread_when_the_best_one_is_confiden
         [s[:3] for s in best_story] and lazy.made() == 3
     reader.confident = np.inf   # never confident: the same as reading everything
     assert spans() == everything
+    # at the scout's own best margin in the best story it stops; just above it, it reads on
+    scout = Reader(reader.head.members[0]).read(pairs[:3], texts[:3], k=1)[0].margin
+    reader.confident = scout - 1e-3
+    assert spans() == best_story and set(read) <= {id(p) for p in pairs[:3]}
+    reader.confident = scout + 1e-3
+    assert spans() == everything and {id(p) for p in pairs} <= set(read)
+    # a best story of one chunk: the ensemble reads it alone; no best story (0), or all of
+    # them (8 or more): no exit
+    reader.confident = -np.inf
+    assert {s.passage for s in reader.read(pairs, texts, k=1, first=1)} == {0}
+    for first in (0, 8, 99):
+        assert [(s.passage, s.start, s.end, round(s.margin, 4))
+                for s in reader.read(pairs, texts, k=1, first=first)] == everything
 
 
 def test_the_scout_cascade_reads_the_same_through_onnx(tmp_path):

@@ -39,9 +39,11 @@ log = logging.getLogger("qa.reader")
 WEIGHTS = Path(__file__).resolve().parent / "weights" / "reader.safetensors"
 CROSS_WEIGHTS = WEIGHTS.with_name("cross.safetensors")  # the cross reader (qa.reader.cross)
 BATCH = 32
-# the scout's margin in the best story from which the other stories go unread (Reader.confident):
-# chosen on CMRC train's held-out selection paragraphs, open domain (bench/early_exit.py, README):
-# at 0, 91% of questions stop after the best story, with the same EM and F1 as reading all
+# the scout's margin in the best story from which the other stories go unread (Reader.confident).
+# A margin is a span's score minus "no answer"'s, so 0 means the same for any weights: the scout
+# itself would answer. Chosen for the shipped head on CMRC train's held-out selection paragraphs
+# (a development set), open domain (bench/early_exit.py, README thirteenth round): at 0, 91% of
+# questions stop after the best story, with the same EM and F1 as reading all (99% of answers the same)
 CONFIDENT: float | None = 0.0
 KEEP = 2  # chunks every ensemble member reads, chosen by the first member (the scout); saved with new weights
 
@@ -172,7 +174,7 @@ class Reader:
         (:func:`~qa.reader.decode.coordination`), keeping its margin.
 
         With more than ``keep`` pairs and a second reader (the cross reader, or the ensemble's
-        other members), the first member scouts: it scores every pair, and only the ``keep``
+        other members), the first member scouts: it scores the pairs, and only the ``keep``
         pairs where it found its best spans are read again, and answer. With the cross reader it
         always scouts: the cross reader reads each kept pair around the scout's best span when
         the pair is longer than its input (:meth:`~qa.reader.cross.CrossReader.input`).
@@ -180,14 +182,14 @@ class Reader:
         ``first``: the pairs come best source first, and the first ``first`` of them are the best
         source's (the best story's chunks). The scout reads those first; when its best span there
         beats no answer by :attr:`confident` or more, the other pairs are not read at all
-        (:meth:`_scout`).
+        (:meth:`_scout`). A single head without the cross reader has no scout and reads every pair.
         """
         order = list(range(len(pairs)))
         found = [None] * len(pairs)  # the scout's best span in each pair: (start, end, margin)
         if self.cross is not None or (len(self.members) > 1 and len(pairs) > self.keep):
             scout, found = self._scout(pairs, texts, max_chars, first)
             best = [f[2] if f else -np.inf for f in found]
-            order = sorted(np.argsort(-np.asarray(best), kind="stable")[:min(self.keep, len(scout))].tolist())
+            order = sorted(np.argsort(-np.asarray(best), kind="stable")[:self.keep].tolist())
         if self.cross is not None:  # it reads a window around the scout's span
             inputs = [self.cross.input(pairs[i].question, pairs[i].title, texts[i],
                                        found[i][:2] if found[i] else None) for i in order]
@@ -215,7 +217,7 @@ class Reader:
         """The scout's (start, end, null) logits and best span for the pairs it read: all of them,
         or only the first ``first`` when its best span among them has a margin of at least
         :attr:`confident` (the pairs after them are then not read, and not returned)."""
-        cut = len(pairs) if first is None or self.confident is None else max(1, min(first, len(pairs)))
+        cut = self._first_cut(len(pairs), first)
         scout, found = [], []
         for part in (slice(0, cut), slice(cut, len(pairs))):
             if part.start >= part.stop:
@@ -227,6 +229,13 @@ class Reader:
             found += [next(iter(best_spans(s, e, null, p.layout.valid, text, max_chars, 1)), None)
                       for (s, e, null), p, text in zip(got, pairs[part], texts[part], strict=True)]
         return scout, found
+
+    def _first_cut(self, n: int, first: int | None) -> int:
+        """How many of ``n`` pairs the scout reads before it decides on the rest: ``first``, or all
+        of them when there is no exit (``confident`` None, ``first`` missing, 0, or ``n`` or more)."""
+        if self.confident is None or first is None or not 0 < first < n:
+            return n
+        return first
 
 
 class _TorchRunner:
