@@ -40,13 +40,13 @@ def main() -> int:
     questions = [json.loads(line)["q"] for line in lines if line.strip()]
     with tempfile.TemporaryDirectory() as tmp:
         pipe = Pipeline(Settings(corpus=args.corpus, index=Path(tmp) / "index"), progress=False)
+        reader = pipe.answerer.reader
         if args.confident is not None:
-            pipe.answerer.reader.confident = None if args.confident.lower() == "none" else float(args.confident)
-        _ = pipe.answerer
+            reader.confident = None if args.confident.lower() == "none" else float(args.confident)
         for q in questions:  # warm-up: jieba dictionaries, layouts, allocator
             pipe.answer(q)
         latency = latency_by_stage([pipe.answer(q) for _ in range(args.repeat) for q in questions])
-        confident = pipe.answerer.reader.confident
+        confident = reader.confident
     total = latency.pop("total")
     out = {"questions": len(questions), "repeat": args.repeat, "confident": confident,
            "total_ms": {"p50": total[0], "p95": total[1]},

@@ -36,7 +36,7 @@ from cross_window import read_ms, scored, selection_squad  # noqa: E402  (bench/
 
 from qa.evaluate import eval_dev, squad_stories, write_stories_file  # noqa: E402
 from qa.pipeline import Pipeline  # noqa: E402
-from qa.reader.reader import CONFIDENT  # noqa: E402
+from qa.reader.reader import CONFIDENT, best_margin  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
 
@@ -52,7 +52,7 @@ def both_ways(pipe: Pipeline, questions: list[dict]) -> list[dict]:
     def recording(pairs, texts, max_chars, first):
         got, found = scout(pairs, texts, max_chars, first)
         cut = reader._first_cut(len(pairs), first)
-        seen.append(max((f[2] for f in found[:cut] if f), default=-math.inf) if cut < len(pairs) else None)
+        seen.append(best_margin(found[:cut]) if cut < len(pairs) else None)
         return got, found
 
     reader._scout = recording
@@ -73,9 +73,9 @@ def both_ways(pipe: Pipeline, questions: list[dict]) -> list[dict]:
 
 def at(rows: list[dict], confident: float | None) -> dict:
     n = max(1, len(rows))
-    picked = [r["early"] if confident is not None and r["margin"] is not None and r["margin"] >= confident
-              else r["full"] for r in rows]
-    exits = sum(confident is not None and r["margin"] is not None and r["margin"] >= confident for r in rows)
+    exited = [confident is not None and r["margin"] is not None and r["margin"] >= confident for r in rows]
+    picked = [r["early"] if e else r["full"] for r, e in zip(rows, exited, strict=True)]
+    exits = sum(exited)
     return {"em": 100 * sum(p["em"] for p in picked) / n, "f1": 100 * sum(p["f1"] for p in picked) / n,
             "first": sum(p["first"] for p in picked) / n, "answered": sum(p["found"] for p in picked),
             "exits": exits / n, "same": sum(p["text"] == r["full"]["text"] for p, r in zip(picked, rows)) / n}
@@ -87,7 +87,7 @@ def seed_files(paths: list[Path], cross_reader: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         pipe = Pipeline(Settings(corpus=ROOT / "corpus", index=Path(tmp) / "index", cross_reader=cross_reader),
                         progress=False)
-        reader, totals = pipe.answerer.reader, [0, 0, 0, 0]
+        reader, totals = pipe.answerer.reader, [0, 0, 0, 0]  # questions, right without, right with, changed
         print(f"{'file':24s} {'right, no exit':>22s} {f'right, exit at {CONFIDENT:g}':>22s} {'changed':>7s}")
         for path in paths:
             reports = []
@@ -95,11 +95,11 @@ def seed_files(paths: list[Path], cross_reader: str) -> None:
                 reader.confident = confident
                 reports.append(eval_dev(pipe.answer, pipe.index, path))
             changed = sum(a["answer"] != b["answer"] for a, b in zip(reports[0].rows, reports[1].rows, strict=True))
-            shown = [f"{r.answer_hit + r.declined}/{r.n} ({r.answer_hit}/{r.answerable}, {r.declined}/{r.unanswerable})"
-                     for r in reports]
+            right = [r.answer_hit + r.declined for r in reports]
+            shown = [f"{n}/{r.n} ({r.answer_hit}/{r.answerable}, {r.declined}/{r.unanswerable})"
+                     for n, r in zip(right, reports, strict=True)]
             print(f"{path.name:24s} {shown[0]:>22s} {shown[1]:>22s} {changed:7d}", flush=True)
-            for i, x in enumerate((reports[0].n, reports[0].answer_hit + reports[0].declined,
-                                   reports[1].answer_hit + reports[1].declined, changed)):
+            for i, x in enumerate((reports[0].n, *right, changed)):
                 totals[i] += x
         print(f"{'all':24s} {f'{totals[1]}/{totals[0]}':>22s} {f'{totals[2]}/{totals[0]}':>22s} {totals[3]:7d}")
         reader.confident = CONFIDENT

@@ -218,17 +218,16 @@ class Reader:
         or only the first ``first`` when its best span among them has a margin of at least
         :attr:`confident` (the pairs after them are then not read, and not returned)."""
         cut = self._first_cut(len(pairs), first)
-        scout, found = [], []
-        for part in (slice(0, cut), slice(cut, len(pairs))):
-            if part.start >= part.stop:
-                continue
-            if found and max((f[2] for f in found if f), default=-np.inf) >= self.confident:
-                break  # confident in the best source: the rest is not read
-            got = self.scores(pairs[part], self.members[:1])
-            scout += got
-            found += [next(iter(best_spans(s, e, null, p.layout.valid, text, max_chars, 1)), None)
-                      for (s, e, null), p, text in zip(got, pairs[part], texts[part], strict=True)]
+        scout, found = self._scout_part(pairs[:cut], texts[:cut], max_chars)
+        if cut < len(pairs) and best_margin(found) < self.confident:  # not confident in the best source
+            more, more_found = self._scout_part(pairs[cut:], texts[cut:], max_chars)
+            scout, found = scout + more, found + more_found
         return scout, found
+
+    def _scout_part(self, pairs: Sequence[Pair], texts: list[str], max_chars: int):
+        got = self.scores(pairs, self.members[:1])
+        return got, [next(iter(best_spans(s, e, null, p.layout.valid, text, max_chars, 1)), None)
+                     for (s, e, null), p, text in zip(got, pairs, texts, strict=True)]
 
     def _first_cut(self, n: int, first: int | None) -> int:
         """How many of ``n`` pairs the scout reads before it decides on the rest: ``first``, or all
@@ -236,6 +235,11 @@ class Reader:
         if self.confident is None or first is None or not 0 < first < n:
             return n
         return first
+
+
+def best_margin(found: list) -> float:
+    """The best margin among the scout's best spans (``(start, end, margin)`` or None per pair)."""
+    return max((f[2] for f in found if f), default=-np.inf)
 
 
 class _TorchRunner:
