@@ -1,13 +1,15 @@
 """Question latency with the reader, split by stage, on the seed corpus (and optionally the CMRC trial).
 
-    python bench/bench_reader.py [--questions tests/data/dev_qa.jsonl] [--repeat 3] [--confident none] [--json]
+    python bench/bench_reader.py [--questions tests/data/dev_qa.jsonl] [--repeat 3] [--confident none]
+                                 [--cross-reader off|fallback|on] [--json]
 
 Each question is asked ``repeat`` times after one warm-up round; the table gives p50/p95 of the
 whole answer and of each stage (analysis, encode = the question's single forward pass,
 retrieve, read = the reader over the chunks read). "Reader adds" is the read stage's p50:
 without the reader, the other stages are unchanged (the question's forward pass is needed for
 dense retrieval anyway). ``--confident none`` turns the scout's early exit off (every retrieved
-story read; ``bench/early_exit.py``). Not a test: numbers depend on the machine.
+story read; ``bench/early_exit.py``); ``--cross-reader`` picks the readers as ``qa ask`` does (default:
+the product's). Not a test: numbers depend on the machine.
 """
 
 from __future__ import annotations
@@ -34,12 +36,14 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--confident", default=None,
                     help="the scout's early-exit margin (default: the shipped one); none: read every story")
+    ap.add_argument("--cross-reader", default=None, help="off, fallback or on (default: the product's)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     lines = args.questions.read_text(encoding="utf-8").splitlines()
     questions = [json.loads(line)["q"] for line in lines if line.strip()]
     with tempfile.TemporaryDirectory() as tmp:
-        pipe = Pipeline(Settings(corpus=args.corpus, index=Path(tmp) / "index"), progress=False)
+        pipe = Pipeline(Settings(corpus=args.corpus, index=Path(tmp) / "index", cross_reader=args.cross_reader),
+                        progress=False)
         reader = pipe.answerer.reader
         if args.confident is not None:
             reader.confident = None if args.confident.lower() == "none" else float(args.confident)
@@ -49,6 +53,7 @@ def main() -> int:
         confident = reader.confident
     total = latency.pop("total")
     out = {"questions": len(questions), "repeat": args.repeat, "confident": confident,
+           "cross_reader": str(pipe.settings.cross_reader),
            "total_ms": {"p50": total[0], "p95": total[1]},
            "stages_ms": {k: {"p50": v[0], "p95": v[1]} for k, v in latency.items()}}
     out["reader_adds_ms_p50"] = out["stages_ms"].get("read", {}).get("p50", 0.0)

@@ -111,7 +111,7 @@ def main() -> int:
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "train")
     ap.add_argument("--limit", type=int, default=None, help="ask only the first N selection questions")
     ap.add_argument("--squad", type=Path, default=None, help="a SQuAD-format file instead of the selection paragraphs")
-    ap.add_argument("--cross-reader", default="off", help="off (the head answers) or on (the cross reader)")
+    ap.add_argument("--cross-reader", default="off", help="off (the head alone), fallback or on (qa ask's choices)")
     ap.add_argument("--questions", type=Path, nargs="+", default=None,
                     help="seed question files: compare no exit with the shipped exit on them instead")
     ap.add_argument("--json", type=Path, default=None, help="also write the per-question rows here")

@@ -23,7 +23,7 @@ BUCKETS = [(0, 5), (5, 10), (10, 20), (20, 40), (40, None)]
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("file", nargs="?", type=Path, default=Path("tests/data/cmrc2018_trial.json"))
-    ap.add_argument("--cross-reader", default="off")
+    ap.add_argument("--cross-reader", default="off", help="off (the head alone), fallback or on")
     args = ap.parse_args()
     rs, src, reader = gold_reading(args.file, Settings(cross_reader=args.cross_reader))
     rows = []

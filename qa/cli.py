@@ -36,8 +36,9 @@ def add_index_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fusion", help="how BM25 and dense results are fused: weighted or rrf "
                                     "(default: $QA_FUSION or weighted)")
     p.add_argument("--reader", type=Path, help="reader weights (default: $QA_READER or the shipped weights)")
-    p.add_argument("--cross-reader", help="the cross reader: off, on (the shipped weights) or a weights "
-                                          "file (default: $QA_CROSS_READER or off)")
+    p.add_argument("--cross-reader", help="the cross reader: off (the head alone), fallback (it reads when "
+                        "the head declines), on (it answers, the head when it declines) or a weights file "
+                        "(default: $QA_CROSS_READER or fallback)")
     p.add_argument("--min-score", help="lowest calibrated answer score (0-1) answered instead of declined "
                                        "(default: $QA_MIN_SCORE or the reader's threshold)")
 
@@ -154,8 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
                  "qa eval-reader tests/data/cmrc2018_trial.json")
     p.add_argument("file", type=Path)
     p.add_argument("--reader", type=Path, help="weights file (default: $QA_READER or the shipped weights)")
-    p.add_argument("--cross-reader", help="the cross reader: off, on (the shipped weights) or a weights "
-                                          "file (default: $QA_CROSS_READER or off)")
+    p.add_argument("--cross-reader", help="the cross reader: off (the head alone), fallback (it reads when "
+                        "the head declines), on (it answers, the head when it declines) or a weights file "
+                        "(default: $QA_CROSS_READER or fallback)")
     p.add_argument("--encoder", help="how the encoder runs: torch, onnx or onnx-int8 "
                                      "(default: $QA_ENCODER or onnx-int8)")
     p.add_argument("--cache", type=Path, help="feature cache (default: ~/.cache/qa-news/reader-features)")
@@ -202,17 +204,16 @@ def gold_reading(file: Path, settings: Settings, reader: Path | None = None, cac
     """(questions, their passages' token states, the reader) of a SQuAD-format set, as the
     product reads them (its encoder, the head, the cross reader when ``settings`` asks for it)."""
     from .embedder import Embedder, model_id
-    from .pipeline import cross_reader
+    from .pipeline import load_reader
     from .reader.data import load_squad
     from .reader.features import cached_features
-    from .reader.reader import Reader
     from .reader.train import PairSource
 
     rs = load_squad(file, file.stem.replace("_", "-"))
     embedder = Embedder(settings.model, encoder=settings.encoder)
     src = PairSource(cached_features(rs, lambda: embedder, _feature_cache(cache),
                                      model_id(settings.model, settings.encoder)))
-    return rs, src, Reader.load(reader or settings.reader, cross=cross_reader(settings, embedder))
+    return rs, src, load_reader(settings, embedder, path=reader)
 
 
 def cmd_eval_reader(args: argparse.Namespace, settings: Settings) -> int:

@@ -64,11 +64,9 @@ class Pipeline:
 
     @cached_property
     def reader(self):
-        from .reader.reader import Reader
-
-        reader = Reader.load(self.settings.reader, runtime="onnx", cross=cross_reader(self.settings, self.embedder))
+        reader = load_reader(self.settings, self.embedder, runtime="onnx")
         if self.settings.min_score is not None:  # the user's trade of answers against declines
-            reader.threshold = reader.margin_at(self.settings.min_score)
+            reader.answer_from(self.settings.min_score)
         return reader
 
     @property
@@ -156,11 +154,22 @@ class Pipeline:
         return self._index
 
 
+def load_reader(settings: Settings, embedder, runtime: str = "torch", path: Path | None = None):
+    """The reader ``settings`` ask for (weights ``path`` or ``settings.reader``): the head, with the
+    cross reader leading (``on``, a weights file) or reading when the head declines (``fallback``)."""
+    from .reader.reader import Reader
+
+    lead = "head" if str(settings.cross_reader) == "fallback" else "cross"
+    return Reader.load(path or settings.reader, runtime=runtime, cross=cross_reader(settings, embedder),
+                             lead=lead)
+
+
 def cross_reader(settings: Settings, embedder):
     """The cross reader (:mod:`qa.reader.cross`) over ``embedder``'s encoder, or None when it is
-    off (the default: it reads better but costs about 120 ms a question, README tenth round).
-    ``on`` takes the shipped weights. It runs as the encoder does: torch with ``--encoder torch``,
-    else ONNX Runtime, int8."""
+    off. It reads better than the head but costs about 100 ms a question (README tenth round), so
+    by default (``fallback``) it reads only when the head declines (fourteenth round); ``on`` and
+    ``fallback`` take the shipped weights. It runs as the encoder does: torch with ``--encoder
+    torch``, else ONNX Runtime, int8."""
     from .reader.reader import CROSS_WEIGHTS
 
     choice = settings.cross_reader
@@ -169,5 +178,5 @@ def cross_reader(settings: Settings, embedder):
     from .reader.cross import CrossReader
 
     runtime = "torch" if settings.encoder == "torch" else "onnx"
-    weights = CROSS_WEIGHTS if str(choice) == "on" else Path(choice)
+    weights = CROSS_WEIGHTS if str(choice) in ("on", "fallback") else Path(choice)
     return CrossReader(weights, embedder.path, embedder.tokenizer, runtime)

@@ -55,14 +55,18 @@ SPEC: dict[str, tuple[str, object, str]] = {
                    "(default: milvus.db in the index folder)"),
     "fusion": ("QA_FUSION", lambda: "weighted", "how BM25 and dense results are fused"),
     "reader": ("QA_READER", lambda: None, "reader weights file (default: the shipped weights)"),
-    "cross_reader": ("QA_CROSS_READER", lambda: "off", "the cross reader: off, on (the shipped weights) or a "
-                     "weights file (default: off; see the README, tenth round)"),
+    "cross_reader": ("QA_CROSS_READER", lambda: "fallback", "the cross reader: off (the head answers alone), "
+                     "fallback (the head answers, the cross reader when the head declines), on (the cross "
+                     "reader answers, the head when it declines) or a weights file (as on; default: fallback)"),
     "min_score": ("QA_MIN_SCORE", lambda: None, "lowest calibrated score answered, between 0 and 1 "
                   "(default: the reader's own threshold)"),
     "host": ("QA_HOST", lambda: "127.0.0.1", "address the app listens on"),
     "port": ("QA_PORT", lambda: 7860, "port the app listens on"),
     "max_question": ("QA_MAX_QUESTION", lambda: 500, "longest question answered, in characters (longer: trimmed)"),
 }
+
+
+CROSS_CHOICES = ("off", "fallback", "on")  # besides a weights file (read as on)
 
 
 def model_cache() -> Path:
@@ -124,12 +128,12 @@ class Settings:
             if not self.reader.is_file():
                 raise SettingError(_bad("reader", self.reader, "an existing reader weights file"))
         if self.cross_reader is None:
-            self.cross_reader = "off"
-        if str(self.cross_reader) not in ("off", "on"):
+            self.cross_reader = "fallback"
+        if str(self.cross_reader) not in CROSS_CHOICES:
             self.cross_reader = Path(self.cross_reader)
             if not self.cross_reader.is_file():
-                raise SettingError(_bad("cross_reader", self.cross_reader, "off, on or an existing cross reader "
-                                                                           "weights file"))
+                raise SettingError(_bad("cross_reader", self.cross_reader,
+                                        "off, fallback, on or an existing cross reader weights file"))
         if self.min_score is not None:
             try:
                 self.min_score = float(self.min_score)

@@ -225,6 +225,9 @@ def test_a_page_dropped_in_twice_gives_one_citation_per_quote(tmp_path, embedder
 
 
 WHO = ["7月20日的会议谁参加了?", "7月18日的会议谁参加了?", "谁主持了郑东新区防汛会商会议?"]
+# the stories that answer these name their people; the 7月20日 meeting's attendees are groups
+# ("管委会班子成员、…主要负责人参加会议"), so its answer need not be a name
+NAMED = WHO[1:]
 
 
 @pytest.mark.parametrize("question", WHO)
@@ -245,7 +248,7 @@ def test_a_who_question_is_answered_by_people_never_by_a_cut_word(pipeline, ques
             edges.add(at)
         assert span.start in edges and span.end in edges, body[span.start - 3:span.end + 3]
     people = result.spans[0].kind == "person" or result.answer in pipeline.index.tokenizer.names_in(result.answer)
-    assert people, result.answer
+    assert people or question not in NAMED, result.answer
 
 
 def test_min_score_trades_answers_for_declines(pipeline):

@@ -594,3 +594,69 @@ def test_old_onnx_exports_are_pruned_but_the_ones_in_use_stay(tmp_path, monkeypa
 
     monkeypatch.setattr(Path, "unlink", refused)  # a cache it may not write: nothing raised
     assert prune(current, keep=1) == [] and recent[0].exists()
+
+
+class _FakeCross:
+    """A cross reader whose every passage holds one span, characters 1-2, at a set margin."""
+
+    threshold, calibration = 1.0, (2.0, 0.0)
+
+    def __init__(self, margin: float):
+        self.margin, self.read = margin, 0
+
+    def input(self, question, title, text, around=None):
+        from types import SimpleNamespace
+
+        return SimpleNamespace(layout=SimpleNamespace(valid=np.ones(len(text), bool)), n=len(text))
+
+    def scores(self, inputs):
+        self.read += len(inputs)
+        out = []
+        for x in inputs:
+            start, end = np.zeros(x.n, np.float32), np.zeros(x.n, np.float32)
+            start[1] = end[2] = self.margin / 2
+            out.append((start, end, 0.0))
+        return out
+
+
+def test_when_the_leading_reader_declines_the_other_reads_and_answers_only_past_its_own_threshold():
+    """Two readers: the lead answers when it beats its threshold and the other never reads; when
+    the lead declines, the other reads the same kept chunks, and its span answers only if it beats
+    the other's own threshold. Its margin comes on the lead's scale, its score from its own
+    calibration; a question is declined only when both decline."""
+    import math
+
+    import torch
+
+    from qa.reader.model import Ensemble, ReaderHead
+    from qa.reader.reader import Reader
+
+    torch.manual_seed(2)
+    head = Ensemble([ReaderHead(dim=16, heads=2, layers=1, cross=True, overlap=True) for _ in range(3)])
+    pairs, texts = _random_pairs(5, seed=3)
+
+    def reader(lead, head_threshold, cross_margin):
+        return Reader(head, threshold=head_threshold, calibration=(1.0, 0.0), cross=_FakeCross(cross_margin),
+                      lead=lead)
+
+    sure = reader("head", -1e6, 3.0)  # the head answers: the cross reader never reads
+    spans = sure.read(pairs, texts, k=1)
+    assert spans[0].margin >= sure.threshold and sure.cross.read == 0
+    unsure = reader("head", 1e6, 3.0)  # the head declines; the cross reader beats its threshold of 1
+    spans = unsure.read(pairs, texts, k=1)
+    assert unsure.cross.read == unsure.keep and (spans[0].start, spans[0].end) == (1, 3)
+    assert spans[0].margin == pytest.approx(3.0 - 1.0 + 1e6) and spans[0].margin >= unsure.threshold
+    assert spans[0].score == pytest.approx(1 / (1 + math.exp(-6.0)))  # the cross reader's calibration
+    both = reader("head", 1e6, 0.5)  # both decline: the head's spans, below its threshold
+    assert all(s.margin < both.threshold for s in both.read(pairs, texts, k=1))
+    led = reader("cross", -1e6, 0.5)  # the cross reader leads and declines; the head answers
+    spans = led.read(pairs, texts, k=1)
+    assert led.threshold == 1.0 and spans[0].margin >= led.threshold and (spans[0].start, spans[0].end) != (1, 3)
+    alone = Reader(head, threshold=-1e6).read(pairs, texts, k=1)  # as the head alone answers
+    assert [(s.passage, s.start, s.end) for s in spans] == [(s.passage, s.start, s.end) for s in alone]
+    led.answer_from(0.7)  # a lowest score sets each reader's own threshold
+    assert led.threshold == pytest.approx(math.log(0.7 / 0.3) / 2) and led.second_threshold == pytest.approx(
+        math.log(0.7 / 0.3))
+    assert Reader(head).second is None and Reader(head, cross=_FakeCross(1.0)).lead == "cross"
+    with pytest.raises(ValueError):
+        Reader(head, cross=_FakeCross(1.0), lead="both")

@@ -25,6 +25,7 @@ def _qa(*args, env=None, cwd=ROOT):
     ({"QA_READER": "/no/such/weights.safetensors"}, "QA_READER"),
     ({"QA_MIN_SCORE": "1.5"}, "QA_MIN_SCORE"),
     ({"QA_MIN_SCORE": "half"}, "QA_MIN_SCORE"),
+    ({"QA_CROSS_READER": "sometimes"}, "QA_CROSS_READER"),
 ])
 def test_a_bad_setting_is_one_line_naming_it_and_exit_2(env, name):
     out = _qa("ask", "x", env=env)
@@ -49,6 +50,14 @@ def test_precedence_option_over_environment_over_default(monkeypatch, tmp_path):
     assert Settings.resolve({"fusion": None}).fusion == "rrf"  # an option not given does not count
     monkeypatch.delenv("QA_FUSION")
     assert Settings().fusion == "weighted"
+
+
+def test_the_cross_reader_choices_are_words_or_a_weights_file(tmp_path):
+    for choice in ("off", "fallback", "on"):
+        assert Settings(cross_reader=choice).cross_reader == choice
+    weights = tmp_path / "cross.safetensors"
+    weights.write_bytes(b"")
+    assert Settings(cross_reader=str(weights)).cross_reader == weights
 
 
 def test_paths_default_to_the_current_folder_not_the_package(monkeypatch, tmp_path):

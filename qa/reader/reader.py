@@ -13,6 +13,13 @@ first member scouts: it reads the chunks, and the others read only the ``keep`` 
 the scout found its best spans (measured in the README: the same answers as reading all). The
 scout reads the best story's chunks first and the other stories' only when nothing there beats
 "no answer" by :data:`CONFIDENT` (the thirteenth round: most questions stop after the best story).
+
+With the cross reader (:mod:`qa.reader.cross`) there are two readers, and one *leads*: it answers
+when its best span beats its own threshold. When it declines, the other reads the same kept chunks
+and answers if its best span beats *its* threshold; the question is declined only when both
+decline (the fourteenth round: each catches answers the other misses). The head leads by default
+(the cross reader then costs time only on the questions the head declines); ``--cross-reader on``
+lets the cross reader lead.
 """
 
 from __future__ import annotations
@@ -62,7 +69,8 @@ class ReadSpan:
 class Reader:
     def __init__(self, head: ReaderHead | Ensemble | None, threshold: float = 0.0,
                  calibration: tuple[float, float] = (1.0, 0.0), meta: dict | None = None, onnx=None,
-                 overlap: bool = False, keep: int | None = None, cross: CrossReader | None = None):
+                 overlap: bool = False, keep: int | None = None, cross: CrossReader | None = None,
+                 lead: str = "cross"):
         self.head = head.eval() if head is not None else None  # the torch head, or None with ``onnx``
         # one runner per ensemble member (numpy inputs -> start, end, null logits)
         if onnx is not None:
@@ -72,11 +80,19 @@ class Reader:
         self.onnx = onnx
         # whether the head reads the question-overlap features (pairs without them read as zeros)
         self.overlap = bool(head.config.get("overlap")) if head is not None else overlap
-        # the cross reader (qa.reader.cross), when there is one, reads the chunks the head scouts
-        # and answers: its threshold and calibration are the reader's
+        # the cross reader (qa.reader.cross), when there is one, reads the chunks the head scouts.
+        # One reader leads (answers first; its threshold and calibration are the reader's), the
+        # other, ``second``, reads when the lead declines (None: nobody does)
         self.cross = cross
-        self.threshold = cross.threshold if cross is not None else threshold
-        self.calibration = cross.calibration if cross is not None else calibration
+        if lead not in ("head", "cross"):
+            raise ValueError(f"lead must be head or cross, not {lead!r}")
+        self.lead = lead if cross is not None else "head"
+        self.second: str | None = None if cross is None else "head" if self.lead == "cross" else "cross"
+        own = {"head": (threshold, tuple(calibration))}
+        if cross is not None:
+            own["cross"] = (cross.threshold, tuple(cross.calibration))
+        self.threshold, self.calibration = own[self.lead]
+        self.second_threshold, self.second_calibration = own[self.second] if self.second else (None, None)
         self.meta = meta or {}
         self.keep = KEEP if keep is None else keep
         # the scout's margin in the best story from which the other stories are not read
@@ -88,10 +104,11 @@ class Reader:
     # ------------------------------------------------------------ persistence
 
     @classmethod
-    def load(cls, path: Path | str | None = None, runtime: str = "torch", cross: CrossReader | None = None) -> Reader:
+    def load(cls, path: Path | str | None = None, runtime: str = "torch", cross: CrossReader | None = None,
+             lead: str = "cross") -> Reader:
         """The reader in ``path`` (default: the shipped weights). ``runtime="onnx"`` runs the head
         through ONNX Runtime (exported on first use; torch only if the export must be made or
-        fails). With ``cross``, the head scouts and the cross reader answers."""
+        fails). With ``cross``, the head scouts, and ``lead`` (head or cross) answers first."""
         from safetensors import safe_open
 
         path = Path(path or WEIGHTS)
@@ -114,10 +131,10 @@ class Reader:
                 else:
                     touch(files)
                 return cls(None, *settings, onnx=[OnnxHead(f) for f in files],
-                           overlap=bool(info["config"].get("overlap")), keep=keep, cross=cross)
+                           overlap=bool(info["config"].get("overlap")), keep=keep, cross=cross, lead=lead)
             except Exception as e:  # noqa: BLE001 - the torch head answers the same
                 log.warning("reading through ONNX Runtime is not available (%s); using torch", e)
-        return cls(cls._torch_head(path, info), *settings, keep=keep, cross=cross)
+        return cls(cls._torch_head(path, info), *settings, keep=keep, cross=cross, lead=lead)
 
     @staticmethod
     def _torch_head(path: Path, info: dict) -> ReaderHead | Ensemble:
@@ -144,13 +161,18 @@ class Reader:
     # ------------------------------------------------------------ reading
 
     def probability(self, margin: float) -> float:
-        a, b = self.calibration
-        return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, a * margin + b))))
+        return _probability(margin, self.calibration)
 
     def margin_at(self, score: float) -> float:
         """The margin whose calibrated score (:meth:`probability`) is ``score``, 0 < score < 1."""
-        a, b = self.calibration
-        return (math.log(score / (1.0 - score)) - b) / a
+        return _margin_at(score, self.calibration)
+
+    def answer_from(self, score: float) -> None:
+        """Answer only spans whose calibrated score is at least ``score`` (0 < score < 1): each
+        reader's threshold becomes its own margin for that score."""
+        self.threshold = _margin_at(score, self.calibration)
+        if self.second is not None:
+            self.second_threshold = _margin_at(score, self.second_calibration)
 
     def scores(self, pairs: Sequence[Pair], members: list | None = None) -> list[tuple[np.ndarray, np.ndarray, float]]:
         """(start, end, null) logits of each pair, characters in the passage's text: the mean over
@@ -183,35 +205,60 @@ class Reader:
         source's (the best story's chunks). The scout reads those first; when its best span there
         beats no answer by :attr:`confident` or more, the other pairs are not read at all
         (:meth:`_scout`). A single head without the cross reader has no scout and reads every pair.
+
+        With the cross reader, :attr:`lead` answers; when its best span misses :attr:`threshold`,
+        :attr:`second` reads the same kept pairs, and its spans answer if the best beats
+        :attr:`second_threshold` (margins shifted onto the lead's scale, scores its own).
         """
-        order = list(range(len(pairs)))
-        found = [None] * len(pairs)  # the scout's best span in each pair: (start, end, margin)
+        order, found, scout = list(range(len(pairs))), [None] * len(pairs), None
         if self.cross is not None or (len(self.members) > 1 and len(pairs) > self.keep):
+            # the scout's logits and best span (start, end, margin) in each pair it read
             scout, found = self._scout(pairs, texts, max_chars, first)
             best = [f[2] if f else -np.inf for f in found]
             order = sorted(np.argsort(-np.asarray(best), kind="stable")[:self.keep].tolist())
-        if self.cross is not None:  # it reads a window around the scout's span
+        spans = self._spans(self.lead, pairs, texts, order, found, scout, k, max_chars, lists)
+        if self.second is not None and (not spans or spans[0].margin < self.threshold):
+            other = self._spans(self.second, pairs, texts, order, found, scout, k, max_chars, lists)
+            if other and other[0].margin >= self.second_threshold:
+                # the second reader answers; its margins are given on the lead's scale, so that
+                # ``threshold`` keeps deciding (it beat its own threshold by as much)
+                shift = self.threshold - self.second_threshold
+                spans = [ReadSpan(s.passage, s.start, s.end, s.margin + shift, s.score) for s in other]
+        return spans
+
+    def _spans(self, who: str, pairs, texts, order, found, scout, k, max_chars, lists) -> list[ReadSpan]:
+        """The best spans ``who`` (head or cross) finds in the pairs ``order``, best first, scored
+        with its own calibration."""
+        if who == "cross":  # it reads a window around the scout's span
             inputs = [self.cross.input(pairs[i].question, pairs[i].title, texts[i],
                                        found[i][:2] if found[i] else None) for i in order]
             scored = self.cross.scores(inputs)
             valids = [x.layout.valid for x in inputs]
+            calibration = self.cross.calibration
         else:
-            if len(order) < len(pairs):
-                rest = self.scores([pairs[i] for i in order], self.members[1:])
-                n = len(self.members)  # the mean over all members, from the scout's and the others' means
-                scored = [tuple((a + (n - 1) * b) / n for a, b in zip(scout[i], r, strict=True))
-                          for i, r in zip(order, rest, strict=True)]
-            else:
-                scored = self.scores(pairs)
+            scored = self._head_scores(pairs, order, scout)
             valids = [pairs[i].layout.valid for i in order]
+            calibration = self.calibration if self.lead == "head" else self.second_calibration
         spans = []
-        for i, (s, e, null), valid in zip(order, scored, valids):
+        for i, (s, e, null), valid in zip(order, scored, valids, strict=True):
             for a, b, margin in best_spans(s, e, null, valid, texts[i], max_chars, k):
                 if lists:
                     a, b = coordination(s, e, valid, texts[i], a, b)
-                spans.append(ReadSpan(i, a, b, margin, self.probability(margin)))
+                spans.append(ReadSpan(i, a, b, margin, _probability(margin, calibration)))
         spans.sort(key=lambda r: -r.margin)
         return spans
+
+    def _head_scores(self, pairs, order, scout) -> list:
+        """The whole head's (start, end, null) logits for the pairs ``order``: without a scout, every
+        member reads them; with one, the other members do and the mean takes in the scout's."""
+        if scout is None:
+            return self.scores([pairs[i] for i in order])
+        if len(self.members) == 1:
+            return [scout[i] for i in order]
+        rest = self.scores([pairs[i] for i in order], self.members[1:])
+        n = len(self.members)  # the mean over all members, from the scout's and the others' means
+        return [tuple((a + (n - 1) * b) / n for a, b in zip(scout[i], r, strict=True))
+                for i, r in zip(order, rest, strict=True)]
 
     def _scout(self, pairs: Sequence[Pair], texts: list[str], max_chars: int, first: int | None):
         """The scout's (start, end, null) logits and best span for the pairs it read: all of them,
@@ -235,6 +282,16 @@ class Reader:
         if self.confident is None or first is None or not 0 < first < n:
             return n
         return first
+
+
+def _probability(margin: float, calibration) -> float:
+    a, b = calibration
+    return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, a * margin + b))))
+
+
+def _margin_at(score: float, calibration) -> float:
+    a, b = calibration
+    return (math.log(score / (1.0 - score)) - b) / a
 
 
 def best_margin(found: list) -> float:
