@@ -42,8 +42,8 @@ def main() -> int:
     lines = args.questions.read_text(encoding="utf-8").splitlines()
     questions = [json.loads(line)["q"] for line in lines if line.strip()]
     with tempfile.TemporaryDirectory() as tmp:
-        pipe = Pipeline(Settings(corpus=args.corpus, index=Path(tmp) / "index", cross_reader=args.cross_reader),
-                        progress=False)
+        pipe = Pipeline(Settings.resolve({"corpus": args.corpus, "index": Path(tmp) / "index",  # None: as qa ask
+                                          "cross_reader": args.cross_reader}), progress=False)
         reader = pipe.answerer.reader
         if args.confident is not None:
             reader.confident = None if args.confident.lower() == "none" else float(args.confident)

@@ -45,8 +45,10 @@ def selection_squad(data: Path) -> dict:
 
 
 def configure(pipe: Pipeline, keep: int, window: int) -> None:
+    """The cross reader alone (no hand-over to the head: the eleventh round measured it so),
+    reading ``keep`` chunks of ``window`` tokens."""
     reader = pipe.answerer.reader
-    reader.keep, reader.cross.window = keep, window
+    reader.keep, reader.cross.window, reader.second = keep, window, None
 
 
 def scored(answer, golds: list[str]) -> dict:

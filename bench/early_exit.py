@@ -1,8 +1,8 @@
 """The scout's early exit: how confident in the best story before the others go unread.
 
     python bench/early_exit.py [--grid 0,2,4,...] [--data ../shared/train] [--limit N]
-                               [--squad FILE] [--cross-reader on]
-    python bench/early_exit.py --questions tests/data/*_qa.jsonl [--cross-reader on]
+                               [--squad FILE] [--cross-reader off|fallback|on]
+    python bench/early_exit.py --questions tests/data/*_qa.jsonl [--cross-reader off|fallback|on]
 
 The scout reads the best story's chunks first; when its best span there beats no answer by a
 margin of ``confident`` or more, the other stories' chunks are not read (``Reader.confident``).

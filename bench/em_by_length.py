@@ -1,7 +1,8 @@
 """EM and F1 by the gold answer's length: the reader alone with the gold passage, as the product
-reads (int8 token states; the head, or the head scouting and the cross reader answering).
+reads (int8 token states; the head alone by default, or the readers ``--cross-reader`` names:
+fallback, the head and the cross reader where it declines; on, the other way round).
 
-    python bench/em_by_length.py [--cross-reader on] [FILE]   # default: the CMRC 2018 trial set
+    python bench/em_by_length.py [--cross-reader off|fallback|on] [FILE]   # default: the CMRC 2018 trial set
 """
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ def add_index_options(p: argparse.ArgumentParser) -> None:
                         "the head declines), on (it answers, the head when it declines) or a weights file "
                         "(default: $QA_CROSS_READER or fallback)")
     p.add_argument("--min-score", help="lowest calibrated answer score (0-1) answered instead of declined "
-                                       "(default: $QA_MIN_SCORE or the reader's threshold)")
+                                       "(default: $QA_MIN_SCORE or each reader's own threshold)")
 
 
 def _command(sub, name: str, summary: str, example: str) -> argparse.ArgumentParser:

@@ -166,7 +166,7 @@ def load_reader(settings: Settings, embedder, runtime: str = "torch", path: Path
 
 def cross_reader(settings: Settings, embedder):
     """The cross reader (:mod:`qa.reader.cross`) over ``embedder``'s encoder, or None when it is
-    off. It reads better than the head but costs about 100 ms a question (README tenth round), so
+    off. It reads better than the head but costs about 100–120 ms a question (README tenth round), so
     by default (``fallback``) it reads only when the head declines (fourteenth round); ``on`` and
     ``fallback`` take the shipped weights. It runs as the encoder does: torch with ``--encoder
     torch``, else ONNX Runtime, int8."""

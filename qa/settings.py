@@ -59,7 +59,7 @@ SPEC: dict[str, tuple[str, object, str]] = {
                      "fallback (the head answers, the cross reader when the head declines), on (the cross "
                      "reader answers, the head when it declines) or a weights file (as on; default: fallback)"),
     "min_score": ("QA_MIN_SCORE", lambda: None, "lowest calibrated score answered, between 0 and 1 "
-                  "(default: the reader's own threshold)"),
+                  "(default: each reader's own threshold)"),
     "host": ("QA_HOST", lambda: "127.0.0.1", "address the app listens on"),
     "port": ("QA_PORT", lambda: 7860, "port the app listens on"),
     "max_question": ("QA_MAX_QUESTION", lambda: 500, "longest question answered, in characters (longer: trimmed)"),

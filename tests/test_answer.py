@@ -267,6 +267,9 @@ def test_min_score_trades_answers_for_declines(pipeline):
     assert abs(default.probability(default.margin_at(0.3)) - 0.3) < 1e-9
     strict, loose = with_min(0.999), with_min(0.001)
     assert strict.reader.threshold > default.threshold > loose.reader.threshold
+    if default.second is not None:  # the reader after the lead moves by its own calibration
+        assert strict.reader.second_threshold > default.second_threshold > loose.reader.second_threshold
+        assert strict.reader.probability(strict.reader.threshold) == pytest.approx(0.999)
     q = "7月18日的会议谁参加了?"
     answered = pipeline.answer(q)
     assert answered.found and not strict.answer(q).found

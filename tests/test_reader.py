@@ -597,16 +597,18 @@ def test_old_onnx_exports_are_pruned_but_the_ones_in_use_stay(tmp_path, monkeypa
 
 
 class _FakeCross:
-    """A cross reader whose every passage holds one span, characters 1-2, at a set margin."""
+    """A cross reader whose every passage holds one span, characters 1-2, at a set margin; it
+    records the scout's span each input was centred on."""
 
-    threshold, calibration = 1.0, (2.0, 0.0)
+    calibration = (2.0, 0.0)
 
-    def __init__(self, margin: float):
-        self.margin, self.read = margin, 0
+    def __init__(self, margin: float, threshold: float = 1.0):
+        self.margin, self.threshold, self.read, self.around = margin, threshold, 0, []
 
     def input(self, question, title, text, around=None):
         from types import SimpleNamespace
 
+        self.around.append(around)
         return SimpleNamespace(layout=SimpleNamespace(valid=np.ones(len(text), bool)), n=len(text))
 
     def scores(self, inputs):
@@ -619,10 +621,14 @@ class _FakeCross:
         return out
 
 
+def _where(spans):
+    return [(s.passage, s.start, s.end) for s in spans]
+
+
 def test_when_the_leading_reader_declines_the_other_reads_and_answers_only_past_its_own_threshold():
     """Two readers: the lead answers when it beats its threshold and the other never reads; when
     the lead declines, the other reads the same kept chunks, and its span answers only if it beats
-    the other's own threshold. Its margin comes on the lead's scale, its score from its own
+    the other's *own* threshold. Its margin comes on the lead's scale, its score from its own
     calibration; a question is declined only when both decline."""
     import math
 
@@ -635,28 +641,73 @@ def test_when_the_leading_reader_declines_the_other_reads_and_answers_only_past_
     head = Ensemble([ReaderHead(dim=16, heads=2, layers=1, cross=True, overlap=True) for _ in range(3)])
     pairs, texts = _random_pairs(5, seed=3)
 
-    def reader(lead, head_threshold, cross_margin):
-        return Reader(head, threshold=head_threshold, calibration=(1.0, 0.0), cross=_FakeCross(cross_margin),
-                      lead=lead)
+    def reader(lead, head_threshold, cross_margin, cross_threshold=1.0):
+        return Reader(head, threshold=head_threshold, calibration=(1.0, 0.0),
+                      cross=_FakeCross(cross_margin, cross_threshold), lead=lead)
 
+    def sigmoid(x):
+        return 1 / (1 + math.exp(-x))
+
+    alone = Reader(head, threshold=-1e6).read(pairs, texts, k=1)  # the head alone
     sure = reader("head", -1e6, 3.0)  # the head answers: the cross reader never reads
-    spans = sure.read(pairs, texts, k=1)
-    assert spans[0].margin >= sure.threshold and sure.cross.read == 0
+    assert _where(sure.read(pairs, texts, k=1)) == _where(alone) and sure.cross.read == 0
     unsure = reader("head", 1e6, 3.0)  # the head declines; the cross reader beats its threshold of 1
     spans = unsure.read(pairs, texts, k=1)
     assert unsure.cross.read == unsure.keep and (spans[0].start, spans[0].end) == (1, 3)
     assert spans[0].margin == pytest.approx(3.0 - 1.0 + 1e6) and spans[0].margin >= unsure.threshold
-    assert spans[0].score == pytest.approx(1 / (1 + math.exp(-6.0)))  # the cross reader's calibration
-    both = reader("head", 1e6, 0.5)  # both decline: the head's spans, below its threshold
-    assert all(s.margin < both.threshold for s in both.read(pairs, texts, k=1))
+    assert spans[0].score == pytest.approx(sigmoid(6.0))  # the cross reader's calibration
+    both = reader("head", 1e6, 0.5)  # both decline: the head's own spans, below its threshold
+    spans = both.read(pairs, texts, k=1)
+    assert _where(spans) == _where(alone) and both.cross.read == both.keep
+    assert all(s.margin < both.threshold for s in spans)
+    # past the lead's threshold but not its own: still a decline
+    high = reader("head", 1e6, 2e6, cross_threshold=3e6)
+    assert _where(high.read(pairs, texts, k=1)) == _where(alone)
     led = reader("cross", -1e6, 0.5)  # the cross reader leads and declines; the head answers
     spans = led.read(pairs, texts, k=1)
-    assert led.threshold == 1.0 and spans[0].margin >= led.threshold and (spans[0].start, spans[0].end) != (1, 3)
-    alone = Reader(head, threshold=-1e6).read(pairs, texts, k=1)  # as the head alone answers
-    assert [(s.passage, s.start, s.end) for s in spans] == [(s.passage, s.start, s.end) for s in alone]
+    assert led.threshold == 1.0 and spans[0].margin >= led.threshold and _where(spans) == _where(alone)
+    assert spans[0].score == pytest.approx(sigmoid(spans[0].margin - (1.0 + 1e6)))  # the head's calibration
     led.answer_from(0.7)  # a lowest score sets each reader's own threshold
     assert led.threshold == pytest.approx(math.log(0.7 / 0.3) / 2) and led.second_threshold == pytest.approx(
         math.log(0.7 / 0.3))
     assert Reader(head).second is None and Reader(head, cross=_FakeCross(1.0)).lead == "cross"
     with pytest.raises(ValueError):
         Reader(head, cross=_FakeCross(1.0), lead="both")
+
+
+def test_the_head_leads_as_it_reads_alone_and_the_cross_reader_reads_around_its_spans():
+    """With the head leading, it reads exactly as without the cross reader: with no more pairs than
+    it keeps (no scout), and with the scout's early exit (fewer pairs read than given). When it
+    declines, the cross reader reads the pairs the head ranks best, centred on the head's spans."""
+    import torch
+
+    from qa.reader.model import Ensemble, ReaderHead
+    from qa.reader.reader import Reader
+
+    torch.manual_seed(3)
+    head = Ensemble([ReaderHead(dim=16, heads=2, layers=1, cross=True, overlap=True) for _ in range(3)])
+    pairs, texts = _random_pairs(6, seed=8)
+    for n, first in ((2, 1), (6, 3), (6, None)):
+        for confident in (None, -np.inf, 0.0):
+            alone = Reader(head, threshold=-1e6)
+            led = Reader(head, threshold=-1e6, cross=_FakeCross(3.0), lead="head")
+            alone.confident = led.confident = confident
+            want = alone.read(pairs[:n], texts[:n], k=2, first=first)
+            got = led.read(pairs[:n], texts[:n], k=2, first=first)
+            assert _where(got) == _where(want) and led.cross.read == 0, (n, first, confident)
+            assert [s.margin for s in got] == pytest.approx([s.margin for s in want], abs=1e-5)
+            declines = Reader(head, threshold=1e6, cross=_FakeCross(3.0), lead="head")
+            declines.confident = confident
+            spans = declines.read(pairs[:n], texts[:n], k=1, first=first)
+            assert declines.cross.read == min(n, declines.keep) and all(s.margin >= declines.threshold for s in spans)
+            assert all(a is not None for a in declines.cross.around)  # read around a span the head found
+    # with a scout (six pairs, every story read): around the scout's best spans in the two it ranks best
+    declines = Reader(head, threshold=1e6, cross=_FakeCross(3.0), lead="head")
+    declines.read(pairs, texts, k=1)
+    scout = Reader(head.members[0]).read(pairs, texts, k=1)[:declines.keep]
+    assert sorted(declines.cross.around) == sorted((s.start, s.end) for s in scout)
+    # no scout (two pairs): around the whole head's best span in each
+    declines = Reader(head, threshold=1e6, cross=_FakeCross(3.0), lead="head")
+    declines.read(pairs[:2], texts[:2], k=1)
+    best = Reader(head, keep=99).read(pairs[:2], texts[:2], k=1)
+    assert sorted(declines.cross.around) == sorted((s.start, s.end) for s in best)

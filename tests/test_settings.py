@@ -52,12 +52,43 @@ def test_precedence_option_over_environment_over_default(monkeypatch, tmp_path):
     assert Settings().fusion == "weighted"
 
 
-def test_the_cross_reader_choices_are_words_or_a_weights_file(tmp_path):
+def test_the_cross_reader_choices_are_words_or_a_weights_file(tmp_path, monkeypatch):
+    monkeypatch.delenv("QA_CROSS_READER", raising=False)
+    assert Settings().cross_reader == "fallback"  # the head leads, the cross reader reads when it declines
+    monkeypatch.setenv("QA_CROSS_READER", "off")
+    assert Settings().cross_reader == "off" and Settings.resolve({"cross_reader": "on"}).cross_reader == "on"
     for choice in ("off", "fallback", "on"):
         assert Settings(cross_reader=choice).cross_reader == choice
     weights = tmp_path / "cross.safetensors"
     weights.write_bytes(b"")
     assert Settings(cross_reader=str(weights)).cross_reader == weights
+    with pytest.raises(SettingError, match="off, fallback, on"):
+        Settings(cross_reader="sometimes")
+
+
+def test_each_cross_reader_choice_loads_the_readers_it_names(tmp_path, monkeypatch):
+    """off: the head alone; fallback: the head leads; on or a weights file: the cross reader leads
+    (with those weights)."""
+    from types import SimpleNamespace
+
+    from qa import pipeline
+
+    made = []
+
+    def fake_cross(weights, encoder_path, tokenizer, runtime):
+        made.append(weights)
+        return SimpleNamespace(threshold=1.0, calibration=(1.0, 0.0))
+
+    monkeypatch.setattr("qa.reader.cross.CrossReader", fake_cross)
+    embedder = SimpleNamespace(path="unused", tokenizer=None)
+    weights = tmp_path / "mine.safetensors"
+    weights.write_bytes(b"")
+    for choice, lead, file in (("off", "head", None), ("fallback", "head", "cross.safetensors"),
+                               ("on", "cross", "cross.safetensors"), (str(weights), "cross", "mine.safetensors")):
+        made.clear()
+        reader = pipeline.load_reader(Settings(cross_reader=choice), embedder)
+        assert reader.lead == lead and (reader.cross is None) == (file is None), choice
+        assert [w.name for w in made] == ([file] if file else []), choice
 
 
 def test_paths_default_to_the_current_folder_not_the_package(monkeypatch, tmp_path):

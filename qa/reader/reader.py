@@ -152,8 +152,10 @@ class Reader:
 
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        info = {**self.meta, **extra, "config": self.head.config, "threshold": self.threshold,
-                "calibration": list(self.calibration), "keep": self.keep}
+        threshold, calibration = ((self.threshold, self.calibration) if self.lead == "head"
+                                  else (self.second_threshold, self.second_calibration))  # the head's own
+        info = {**self.meta, **extra, "config": self.head.config, "threshold": threshold,
+                "calibration": list(calibration), "keep": self.keep}
         state = {k: v.detach().to(torch.float16).contiguous() for k, v in self.head.state_dict().items()}
         save_file(state, str(path), metadata={"reader": json.dumps(info, ensure_ascii=False)})
         return path
@@ -207,38 +209,60 @@ class Reader:
         (:meth:`_scout`). A single head without the cross reader has no scout and reads every pair.
 
         With the cross reader, :attr:`lead` answers; when its best span misses :attr:`threshold`,
-        :attr:`second` reads the same kept pairs, and its spans answer if the best beats
-        :attr:`second_threshold` (margins shifted onto the lead's scale, scores its own).
+        :attr:`second` reads the ``keep`` pairs the scout ranks best among those it read (after an
+        early exit, the best story's only), and its spans answer if the best beats
+        :attr:`second_threshold` (margins shifted onto the lead's scale, scores its own). Set
+        :attr:`second` to None for the lead alone.
         """
+        # the first member scouts when another reader reads after it: the cross reader when it
+        # leads, or the ensemble's other members when there are more pairs than they read
         order, found, scout = list(range(len(pairs))), [None] * len(pairs), None
-        if self.cross is not None or (len(self.members) > 1 and len(pairs) > self.keep):
-            # the scout's logits and best span (start, end, margin) in each pair it read
+        if self.lead == "cross" or (len(self.members) > 1 and len(pairs) > self.keep):
             scout, found = self._scout(pairs, texts, max_chars, first)
-            best = [f[2] if f else -np.inf for f in found]
-            order = sorted(np.argsort(-np.asarray(best), kind="stable")[:self.keep].tolist())
-        spans = self._spans(self.lead, pairs, texts, order, found, scout, k, max_chars, lists)
-        if self.second is not None and (not spans or spans[0].margin < self.threshold):
-            other = self._spans(self.second, pairs, texts, order, found, scout, k, max_chars, lists)
-            if other and other[0].margin >= self.second_threshold:
-                # the second reader answers; its margins are given on the lead's scale, so that
-                # ``threshold`` keeps deciding (it beat its own threshold by as much)
-                shift = self.threshold - self.second_threshold
-                spans = [ReadSpan(s.passage, s.start, s.end, s.margin + shift, s.score) for s in other]
-        return spans
-
-    def _spans(self, who: str, pairs, texts, order, found, scout, k, max_chars, lists) -> list[ReadSpan]:
-        """The best spans ``who`` (head or cross) finds in the pairs ``order``, best first, scored
-        with its own calibration."""
-        if who == "cross":  # it reads a window around the scout's span
-            inputs = [self.cross.input(pairs[i].question, pairs[i].title, texts[i],
-                                       found[i][:2] if found[i] else None) for i in order]
-            scored = self.cross.scores(inputs)
-            valids = [x.layout.valid for x in inputs]
-            calibration = self.cross.calibration
+            order = self._kept(found)
+        if self.lead == "head":
+            head = self._head_scores(pairs, order, scout)
+            spans = self._decode(head, [pairs[i].layout.valid for i in order], order, texts, k, max_chars, lists,
+                                 self.calibration)
         else:
-            scored = self._head_scores(pairs, order, scout)
-            valids = [pairs[i].layout.valid for i in order]
-            calibration = self.calibration if self.lead == "head" else self.second_calibration
+            spans = self._cross_spans(pairs, texts, order, found, k, max_chars, lists)
+        # the lead answers (the answerer's test, answerability.accept, on the best span: the same
+        # span while answerability.RETRIEVAL_PRIOR is 0), or there is nobody after it
+        if self.second is None or (spans and spans[0].margin >= self.threshold):
+            return spans
+        if self.second == "cross":
+            if scout is None:  # the head read every pair: its best spans choose and centre what the cross reader reads
+                found = [next(iter(best_spans(s, e, null, pairs[i].layout.valid, texts[i], max_chars, 1)), None)
+                         for i, (s, e, null) in zip(order, head, strict=True)]
+                order = self._kept(found)
+            other = self._cross_spans(pairs, texts, order, found, k, max_chars, lists)
+        else:
+            other = self._decode(self._head_scores(pairs, order, scout), [pairs[i].layout.valid for i in order],
+                                 order, texts, k, max_chars, lists, self.second_calibration)
+        # the second reader's margins on the lead's scale: beating ``threshold`` there is beating
+        # its own ``second_threshold``; its scores stay its own
+        shift = self.threshold - self.second_threshold
+        shifted = [ReadSpan(r.passage, r.start, r.end, r.margin + shift, r.score) for r in other]
+        if not spans or (other and other[0].margin >= self.second_threshold):
+            return shifted
+        return spans  # both decline: the lead's spans, below its threshold
+
+    def _kept(self, found: list) -> list[int]:
+        """The ``keep`` pairs where the scout found its best spans, in input order."""
+        best = [f[2] if f else -np.inf for f in found]
+        return sorted(np.argsort(-np.asarray(best), kind="stable")[:self.keep].tolist())
+
+    def _cross_spans(self, pairs, texts, order, found, k, max_chars, lists) -> list[ReadSpan]:
+        """The cross reader's best spans in the pairs ``order``, each read around the scout's span."""
+        inputs = [self.cross.input(pairs[i].question, pairs[i].title, texts[i], found[i][:2] if found[i] else None)
+                  for i in order]
+        return self._decode(self.cross.scores(inputs), [x.layout.valid for x in inputs], order, texts, k, max_chars,
+                            lists, self.cross.calibration)
+
+    @staticmethod
+    def _decode(scored, valids, order, texts, k, max_chars, lists, calibration) -> list[ReadSpan]:
+        """Spans from (start, end, null) logits of the pairs ``order``, best first, scored with
+        ``calibration``."""
         spans = []
         for i, (s, e, null), valid in zip(order, scored, valids, strict=True):
             for a, b, margin in best_spans(s, e, null, valid, texts[i], max_chars, k):
