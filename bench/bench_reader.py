@@ -1,7 +1,7 @@
 """Question latency with the reader, split by stage, on the seed corpus (and optionally the CMRC trial).
 
     python bench/bench_reader.py [--questions tests/data/dev_qa.jsonl] [--repeat 3] [--confident none]
-                                 [--cross-reader off|fallback|on] [--json]
+                                 [--cross-reader off|fallback|on] [--hand-off none|SCORE] [--json]
 
 Each question is asked ``repeat`` times after one warm-up round; the table gives p50/p95 of the
 whole answer and of each stage (analysis, encode = the question's single forward pass,
@@ -9,7 +9,8 @@ retrieve, read = the reader over the chunks read). "Reader adds" is the read sta
 without the reader, the other stages are unchanged (the question's forward pass is needed for
 dense retrieval anyway). ``--confident none`` turns the scout's early exit off (every retrieved
 story read; ``bench/early_exit.py``); ``--cross-reader`` picks the readers as ``qa ask`` does (default:
-the product's). Not a test: numbers depend on the machine.
+the product's); ``--hand-off`` sets the head's score under which the cross reader reads too (none: only
+when the head declines). Not a test: numbers depend on the machine.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ def main() -> int:
     ap.add_argument("--confident", default=None,
                     help="the scout's early-exit margin (default: the shipped one); none: read every story")
     ap.add_argument("--cross-reader", default=None, help="off, fallback or on (default: the product's)")
+    ap.add_argument("--hand-off", default=None, help="Reader.hand_off (default: the shipped one); none: off")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     lines = args.questions.read_text(encoding="utf-8").splitlines()
@@ -47,13 +49,15 @@ def main() -> int:
         reader = pipe.answerer.reader
         if args.confident is not None:
             reader.confident = None if args.confident.lower() == "none" else float(args.confident)
+        if args.hand_off is not None:
+            reader.hand_off = None if args.hand_off.lower() == "none" else float(args.hand_off)
         for q in questions:  # warm-up: jieba dictionaries, layouts, allocator
             pipe.answer(q)
         latency = latency_by_stage([pipe.answer(q) for _ in range(args.repeat) for q in questions])
         confident = reader.confident
     total = latency.pop("total")
     out = {"questions": len(questions), "repeat": args.repeat, "confident": confident,
-           "cross_reader": str(pipe.settings.cross_reader),
+           "cross_reader": str(pipe.settings.cross_reader), "hand_off": reader.hand_off,
            "total_ms": {"p50": total[0], "p95": total[1]},
            "stages_ms": {k: {"p50": v[0], "p95": v[1]} for k, v in latency.items()}}
     out["reader_adds_ms_p50"] = out["stages_ms"].get("read", {}).get("p50", 0.0)

@@ -642,8 +642,10 @@ def test_when_the_leading_reader_declines_the_other_reads_and_answers_only_past_
     pairs, texts = _random_pairs(5, seed=3)
 
     def reader(lead, head_threshold, cross_margin, cross_threshold=1.0):
-        return Reader(head, threshold=head_threshold, calibration=(1.0, 0.0),
-                      cross=_FakeCross(cross_margin, cross_threshold), lead=lead)
+        r = Reader(head, threshold=head_threshold, calibration=(1.0, 0.0),
+                   cross=_FakeCross(cross_margin, cross_threshold), lead=lead)
+        r.hand_off = None  # only a decline hands over (the next test: a low score)
+        return r
 
     def sigmoid(x):
         return 1 / (1 + math.exp(-x))
@@ -691,6 +693,7 @@ def test_the_head_leads_as_it_reads_alone_and_the_cross_reader_reads_around_its_
         for confident in (None, -np.inf, 0.0):
             alone = Reader(head, threshold=-1e6)
             led = Reader(head, threshold=-1e6, cross=_FakeCross(3.0), lead="head")
+            led.hand_off = None
             alone.confident = led.confident = confident
             want = alone.read(pairs[:n], texts[:n], k=2, first=first)
             got = led.read(pairs[:n], texts[:n], k=2, first=first)
@@ -711,3 +714,33 @@ def test_the_head_leads_as_it_reads_alone_and_the_cross_reader_reads_around_its_
     declines.read(pairs[:2], texts[:2], k=1)
     best = Reader(head, keep=99).read(pairs[:2], texts[:2], k=1)
     assert sorted(declines.cross.around) == sorted((s.start, s.end) for s in best)
+
+
+def test_below_the_hand_off_score_the_cross_reader_reads_although_the_head_answers():
+    """With the head leading, a head answer whose calibrated score is under ``hand_off`` is read
+    again by the cross reader: its answer replaces the head's if it beats its own threshold, and
+    the head's answer stands if not. At or above ``hand_off`` the cross reader does not read."""
+    import torch
+
+    from qa.reader.model import Ensemble, ReaderHead
+    from qa.reader.reader import HAND_OFF, Reader
+
+    torch.manual_seed(5)
+    head = Ensemble([ReaderHead(dim=16, heads=2, layers=1, cross=True, overlap=True) for _ in range(3)])
+    pairs, texts = _random_pairs(5, seed=6)
+    alone = Reader(head, threshold=-1e6).read(pairs, texts, k=1)
+    best = alone[0].score
+
+    def reader(cross_margin, hand_off):
+        r = Reader(head, threshold=-1e6, cross=_FakeCross(cross_margin), lead="head")
+        assert r.hand_off == HAND_OFF and Reader(head, cross=_FakeCross(1.0)).hand_off is None  # cross leads: none
+        r.hand_off = hand_off  # HAND_OFF is None (off): set here
+        return r
+
+    unsure = reader(3.0, best + 1e-6)  # just under: the cross reader reads and answers
+    spans = unsure.read(pairs, texts, k=1)
+    assert unsure.cross.read == unsure.keep and (spans[0].start, spans[0].end) == (1, 3)
+    declines = reader(0.5, best + 1e-6)  # it reads but declines: the head's answer stands
+    assert _where(declines.read(pairs, texts, k=1)) == _where(alone) and declines.cross.read == declines.keep
+    sure = reader(3.0, best - 1e-6)  # at or above: not read
+    assert _where(sure.read(pairs, texts, k=1)) == _where(alone) and sure.cross.read == 0

@@ -17,9 +17,10 @@ scout reads the best story's chunks first and the other stories' only when nothi
 With the cross reader (:mod:`qa.reader.cross`) there are two readers, and one *leads*: it answers
 when its best span beats its own threshold. When it declines, the other reads the same kept chunks
 and answers if its best span beats *its* threshold; the question is declined only when both
-decline (the fourteenth round: each catches answers the other misses). The head leads by default
-(the cross reader then costs time only on the questions the head declines); ``--cross-reader on``
-lets the cross reader lead.
+decline (the fourteenth round: each catches answers the other misses). The head leads by default,
+so the cross reader costs time only on the questions the head declines (or, with
+:attr:`Reader.hand_off`, answers with a low score: fifteenth round, off by default);
+``--cross-reader on`` lets the cross reader lead.
 """
 
 from __future__ import annotations
@@ -52,6 +53,12 @@ BATCH = 32
 # (a development set), open domain (bench/early_exit.py, README thirteenth round): at 0, 91% of
 # questions stop after the best story, with the same EM and F1 as reading all (99% of answers the same)
 CONFIDENT: float | None = 0.0
+# with the head leading, the calibrated score under which the cross reader reads too although the
+# head answers (its answer is taken if it beats its own threshold, else the head's stands); None:
+# only when the head declines. Off: at 0.45, the value a rule chose on CMRC train's selection
+# paragraphs, seed files and trial improved, but the headline question lost its attendees to the
+# cross reader's lead sentence (README, fifteenth round)
+HAND_OFF: float | None = None
 KEEP = 2  # chunks every ensemble member reads, chosen by the first member (the scout); saved with new weights
 
 
@@ -93,6 +100,9 @@ class Reader:
             own["cross"] = (cross.threshold, tuple(cross.calibration))
         self.threshold, self.calibration = own[self.lead]
         self.second_threshold, self.second_calibration = own[self.second] if self.second else (None, None)
+        # the lead's calibrated score under which the second reader reads although the lead answers
+        # (None: only when it declines)
+        self.hand_off: float | None = HAND_OFF if self.second == "cross" else None
         self.meta = meta or {}
         self.keep = KEEP if keep is None else keep
         # the scout's margin in the best story from which the other stories are not read
@@ -208,10 +218,11 @@ class Reader:
         beats no answer by :attr:`confident` or more, the other pairs are not read at all
         (:meth:`_scout`). A single head without the cross reader has no scout and reads every pair.
 
-        With the cross reader, :attr:`lead` answers; when its best span misses :attr:`threshold`,
-        :attr:`second` reads the ``keep`` pairs the scout ranks best among those it read (after an
-        early exit, the best story's only), and its spans answer if the best beats
-        :attr:`second_threshold` (margins shifted onto the lead's scale, scores its own). Set
+        With the cross reader, :attr:`lead` answers; when its best span misses :attr:`threshold`
+        (or its calibrated score is below :attr:`hand_off`, when that is set), :attr:`second`
+        reads the ``keep`` pairs the scout ranks best among those it read (after an early exit,
+        the best story's only), and its spans answer if the best beats :attr:`second_threshold`
+        (margins shifted onto the lead's scale, scores its own); else the lead's spans stand. Set
         :attr:`second` to None for the lead alone.
         """
         # the first member scouts when another reader reads after it: the cross reader when it
@@ -227,8 +238,10 @@ class Reader:
         else:
             spans = self._cross_spans(pairs, texts, order, found, k, max_chars, lists)
         # the lead answers (the answerer's test, answerability.accept, on the best span: the same
-        # span while answerability.RETRIEVAL_PRIOR is 0), or there is nobody after it
-        if self.second is None or (spans and spans[0].margin >= self.threshold):
+        # span while answerability.RETRIEVAL_PRIOR is 0) with a score of at least ``hand_off``, or
+        # there is nobody after it
+        answers = bool(spans) and spans[0].margin >= self.threshold
+        if self.second is None or (answers and (self.hand_off is None or spans[0].score >= self.hand_off)):
             return spans
         if self.second == "cross":
             if scout is None:  # the head read every pair: its best spans choose and centre what the cross reader reads
@@ -245,7 +258,7 @@ class Reader:
         shifted = [ReadSpan(r.passage, r.start, r.end, r.margin + shift, r.score) for r in other]
         if not spans or (other and other[0].margin >= self.second_threshold):
             return shifted
-        return spans  # both decline: the lead's spans, below its threshold
+        return spans  # the second declines: the lead's spans (an answer if they beat its threshold)
 
     def _kept(self, found: list) -> list[int]:
         """The ``keep`` pairs where the scout found its best spans, in input order."""
