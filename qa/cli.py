@@ -151,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     p.set_defaults(func=cmd_train_cross_reader, needs_corpus=False)
 
-    p = _command(sub, "eval-reader", "EM and F1 of the reader alone, reading each question's gold paragraph",
+    p = _command(sub, "eval-reader", "EM and F1 of the readers alone (no retrieval) on each question's gold paragraph",
                  "qa eval-reader tests/data/cmrc2018_trial.json")
     p.add_argument("file", type=Path)
     p.add_argument("--reader", type=Path, help="weights file (default: $QA_READER or the shipped weights)")
