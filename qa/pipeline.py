@@ -14,7 +14,7 @@ from functools import cached_property
 from pathlib import Path
 
 from .index import BuildReport, Index, IndexUnreadable, build_index, is_up_to_date, load_index, read_and_chunk
-from .settings import Settings
+from .settings import CROSS_CHOICES, Settings
 
 log = logging.getLogger("qa.pipeline")
 
@@ -160,8 +160,7 @@ def load_reader(settings: Settings, embedder, runtime: str = "torch", path: Path
     from .reader.reader import Reader
 
     lead = "head" if str(settings.cross_reader) == "fallback" else "cross"
-    return Reader.load(path or settings.reader, runtime=runtime, cross=cross_reader(settings, embedder),
-                             lead=lead)
+    return Reader.load(path or settings.reader, runtime=runtime, cross=cross_reader(settings, embedder), lead=lead)
 
 
 def cross_reader(settings: Settings, embedder):
@@ -178,5 +177,5 @@ def cross_reader(settings: Settings, embedder):
     from .reader.cross import CrossReader
 
     runtime = "torch" if settings.encoder == "torch" else "onnx"
-    weights = CROSS_WEIGHTS if str(choice) in ("on", "fallback") else Path(choice)
+    weights = CROSS_WEIGHTS if str(choice) in CROSS_CHOICES else Path(choice)  # on, fallback: the shipped ones
     return CrossReader(weights, embedder.path, embedder.tokenizer, runtime)

@@ -244,9 +244,8 @@ class Reader:
         if self.second is None or (answers and (self.hand_off is None or spans[0].score >= self.hand_off)):
             return spans
         if self.second == "cross":
-            if scout is None:  # the head read every pair: its best spans choose and centre what the cross reader reads
-                found = [next(iter(best_spans(s, e, null, pairs[i].layout.valid, texts[i], max_chars, 1)), None)
-                         for i, (s, e, null) in zip(order, head, strict=True)]
+            if scout is None:  # the head read every pair (``order`` is all of them): its best spans
+                found = _best_each(head, pairs, texts, max_chars)  # choose and centre the cross reader's
                 order = self._kept(found)
             other = self._cross_spans(pairs, texts, order, found, k, max_chars, lists)
         else:
@@ -310,8 +309,7 @@ class Reader:
 
     def _scout_part(self, pairs: Sequence[Pair], texts: list[str], max_chars: int):
         got = self.scores(pairs, self.members[:1])
-        return got, [next(iter(best_spans(s, e, null, p.layout.valid, text, max_chars, 1)), None)
-                     for (s, e, null), p, text in zip(got, pairs, texts, strict=True)]
+        return got, _best_each(got, pairs, texts, max_chars)
 
     def _first_cut(self, n: int, first: int | None) -> int:
         """How many of ``n`` pairs the scout reads before it decides on the rest: ``first``, or all
@@ -319,6 +317,12 @@ class Reader:
         if self.confident is None or first is None or not 0 < first < n:
             return n
         return first
+
+
+def _best_each(scored: list, pairs: Sequence[Pair], texts: list[str], max_chars: int) -> list:
+    """The best span (start, end, margin), or None, in each pair from its (start, end, null) logits."""
+    return [next(iter(best_spans(s, e, null, p.layout.valid, text, max_chars, 1)), None)
+            for (s, e, null), p, text in zip(scored, pairs, texts, strict=True)]
 
 
 def _probability(margin: float, calibration) -> float:
