@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 
 from . import answerability, evidence, expand
 from .citations import Citation, also_in, cite, cite_answer, lead_sentence
+from .gloss import gloss
 from .index import Index
 from .laps import Laps
 from .people import TITLED_NAME, looks_like_name
@@ -96,11 +97,31 @@ class Answerer:
         vectors, states = self.embedder.queries_with_states([q.norm])
         self._laps.lap("encode")
         hits = retrieve(self.index, vectors[0], q, self.fusion, laps=self._laps)
-        result = self._answer_from(q, hits, states[0])
+        read_q, read_states = q, states[0]
+        if q.english:
+            hits, read_q, read_states = self._in_stories_words(q, hits, read_states)
+        result = self._answer_from(q, hits, read_q, read_states)
         result.retrieved = [h.story.id for h in hits]
         return result
 
-    def _answer_from(self, q: Question, hits: list[StoryHit], q_states) -> Answer:
+    def _in_stories_words(self, q: Question, hits: list[StoryHit], q_states):
+        """An English question written in the Chinese words of the chunks first retrieved for it
+        (``qa.gloss``), retrieved again and read in those words (README, sixteenth round): (hits,
+        the question read, its token states). Unchanged when nothing could be glossed."""
+        texts = [fold(p.text) for p in evidence.passages(self.index, hits)]
+        text = gloss(q.norm, "\n".join(texts), self.index.tokenizer.frequency)
+        self._laps.lap("gloss")
+        if text is None:
+            return hits, q, q_states
+        q.read_as = text
+        glossed = analyze(text, self.index.tokenizer)
+        vectors, states = self.embedder.queries_with_states([glossed.norm])
+        self._laps.lap("encode")
+        return retrieve(self.index, vectors[0], glossed, self.fusion, laps=self._laps), glossed, states[0]
+
+    def _answer_from(self, q: Question, hits: list[StoryHit], read_q: Question, read_states) -> Answer:
+        """The answer to ``q`` from ``hits``; the reader reads ``read_q`` (``q``, or an English
+        question in the stories' words) with its token states."""
         none = Answer(q.text, "", False, q.type, reason="not_found", related=self._related(hits))
         decline = answerability.unmet_constraint(q, hits, self.known_names)
         if decline:
@@ -115,7 +136,7 @@ class Answerer:
             none.reason = "no_evidence"
             return none
         self._laps.restart()
-        spans = self.reader.read(self._pairs(q, q_states, passages), [fold(p.text) for p in passages],
+        spans = self.reader.read(self._pairs(read_q, read_states, passages), [fold(p.text) for p in passages],
                                  k=1, lists=q.asks_list, first=evidence.best_story_chunks(passages))
         self._laps.lap("read")
         best = answerability.best(spans, passages)

@@ -13,6 +13,7 @@ import threading
 from functools import cached_property
 from pathlib import Path
 
+from . import gloss
 from .index import BuildReport, Index, IndexUnreadable, build_index, is_up_to_date, load_index, read_and_chunk
 from .settings import CROSS_CHOICES, Settings
 
@@ -84,8 +85,11 @@ class Pipeline:
         """Load the encoder, the reader and the word dictionaries now, by answering a throwaway
         question, so the first real question does not wait for them. Done before the app builds
         its UI, not beside it: on two cores the two loads in parallel took 8 s to the first
-        answer, one after the other 7.4 s (``python bench/run.py``, cold start)."""
+        answer, one after the other 7.4 s (``python bench/run.py``, cold start). The dictionary
+        English questions are glossed with (``qa.gloss``, about a second) loads after, in the
+        background, while the user types."""
         self.answer("预热")
+        threading.Thread(target=gloss.dictionary, name="qa-dictionary", daemon=True).start()
 
     def answer(self, question: str):
         """The one answer function behind the CLI, the API and the UI."""

@@ -58,6 +58,7 @@ class Question:
     keywords: list[str] = field(default_factory=list)     # content words, for matching sentences
     asks_byline: bool = False                             # who wrote the story (记者是谁, 谁写的)
     asks_list: bool = False                               # several things (哪些, 哪几)
+    read_as: str = ""                                     # an English question in the stories' words (qa.gloss)
 
     @property
     def date_norms(self) -> list[str]:
@@ -66,7 +67,7 @@ class Question:
     def to_dict(self) -> dict:
         return {"type": self.type, "dates": self.date_norms, "names": self.names, "events": self.events,
                 "keywords": self.keywords,
-                "asks_byline": self.asks_byline, "asks_list": self.asks_list}
+                "asks_byline": self.asks_byline, "asks_list": self.asks_list, "read_as": self.read_as}
 
 
 def question_type(norm: str) -> str:

@@ -60,6 +60,10 @@ class Tokenizer:
                 self.words.add(w)
                 self._jieba.add_word(w, freq=2000)
 
+    def frequency(self, word: str) -> int:
+        """How common ``word`` is, by jieba's dictionary (0: not in it)."""
+        return self._jieba.FREQ.get(word, 0)
+
     def tagged(self, text: str) -> list[tuple[str, str]]:
         """(word, part-of-speech tag) pairs, as jieba.posseg gives them."""
         if self._pos is None:  # loading the tag table takes a second: once

