@@ -154,10 +154,14 @@ def assemble(features, total: int, rng: np.random.Generator) -> tuple[object, di
 def latency(index, features, n: int, rng: np.random.Generator) -> dict:
     from qa.answer import Answerer
     from qa.embedder import Embedder
-    from qa.reader.reader import Reader
+    from qa.pipeline import load_reader
+    from qa.settings import Settings
 
     t0 = time.perf_counter()
-    answerer = Answerer(index, Embedder(), Reader.load(runtime="onnx"))
+    embedder = Embedder()
+    # the readers the product answers with (QA_CROSS_READER, default: the head, and the cross
+    # reader where it declines)
+    answerer = Answerer(index, embedder, load_reader(Settings(), embedder, runtime="onnx"))
     load_s = time.perf_counter() - t0
     qs = [(q.question, f"{f.data.name}-{q.paragraph}") for f in features for q in f.data.questions]
     chosen = [qs[i] for i in rng.choice(len(qs), n, replace=False)]

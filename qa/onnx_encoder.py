@@ -183,13 +183,18 @@ class OnnxEncoder:
             if not self.path.name.endswith(".ort.onnx"):
                 raise
             log.warning("the saved encoder graph %s does not load here (%s); using the plain one", self.path, e)
+            from .lean_onnx import forget
+
+            forget(self.path)
             self.path.unlink(missing_ok=True)
             self.path = self.path.with_name(self.path.name.split(".")[0] + ".onnx")
             self.session = self._session(self.threads)
         self._workers: list | None = None
 
     def _session(self, threads: int):
-        return session(self.path, threads, optimize=not self.path.name.endswith(".ort.onnx"))
+        from .lean_onnx import lean_session
+
+        return lean_session(self.path, threads, optimize=not self.path.name.endswith(".ort.onnx"))
 
     @staticmethod
     def _call(session, input_ids: np.ndarray, attention_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -169,3 +169,22 @@ def test_shipped_cross_reader_on_a_fixed_slice_of_the_trial_set(tmp_path, embedd
 # head's 62.3 / 26.7); a little slack.
 CROSS_SLICE_F1 = 69.0
 CROSS_SLICE_EM = 35.0
+
+
+@pytest.mark.model
+def test_the_shipped_cross_reader_runs_lean_with_the_whole_graphs_numbers(embedder):
+    """Its vocabulary table (the encoder's, 384 MB) is memory-mapped, not loaded (qa/lean_onnx.py)."""
+    from qa.lean_onnx import LeanSession
+    from qa.onnx_encoder import session
+    from qa.pipeline import cross_reader
+    from qa.reader.cross import INPUTS, collate, onnx_file
+    from qa.settings import Settings
+
+    cross = cross_reader(Settings(cross_reader="on"), embedder)
+    assert isinstance(cross._session, LeanSession)
+    inputs = [cross.input("谁主持会议?", "标题", "区长张三主持会议并讲话。")]
+    whole = session(onnx_file(cross.weights, embedder.path), 1, optimize=False)
+    arr = collate(inputs)
+    want = whole.run(None, {n: arr[n] for n in INPUTS})
+    got = cross.scores(inputs)[0]
+    assert np.array_equal(got[0], want[0][0]) and np.array_equal(got[1], want[1][0]) and got[2] == float(want[2][0])

@@ -316,10 +316,10 @@ class CrossReader:
         if runtime == "onnx":
             import os
 
-            from ..onnx_encoder import session
+            from ..lean_onnx import lean_session
 
-            self._session = session(onnx_file(self.weights, encoder_path), max(1, os.cpu_count() or 1),
-                                    optimize=False)
+            self._session = lean_session(onnx_file(self.weights, encoder_path), max(1, os.cpu_count() or 1),
+                                         optimize=False)
             self._model = None
         else:
             self._session = None
