@@ -15,7 +15,8 @@ stories' words instead, word by word, the way dictionary-based cross-language re
 - Interrogatives get their everyday Chinese form (who -> 谁), English function words are dropped,
   numbers and the dates the question normalizer already wrote in Chinese (``7月18日``) stay.
 
-Questions with any Chinese character are never glossed.
+Questions with any Chinese character are never glossed, nor questions whose retrieved text is
+not mostly Chinese (English stories are read with the question as asked).
 """
 
 from __future__ import annotations
@@ -127,7 +128,7 @@ def gloss(question: str, context: str, frequency: Callable[[str], int] = lambda 
     holds a Chinese character already or nothing could be glossed. ``context``: the text of the
     chunks retrieved for it (chooses among a sense's words, and spells names); ``frequency``: how
     common a Chinese word is (jieba's dictionary), for senses the context does not print."""
-    if _HAN.search(_latin_only(question)):
+    if _HAN.search(_latin_only(question)) or not _mostly_chinese(context):
         return None
     d = dictionary()
     tokens = _TOKEN.findall(question)
@@ -152,6 +153,13 @@ def gloss(question: str, context: str, frequency: Callable[[str], int] = lambda 
             glossed += 1
         i += n
     return "".join(out) + "?" if glossed else None
+
+
+def _mostly_chinese(context: str) -> bool:
+    """Whether the retrieved text is Chinese (more Han characters than Latin letters): English
+    stories are read with the question as asked."""
+    han = len(_HAN.findall(context))
+    return han > 0 and han >= sum(c.isascii() and c.isalpha() for c in context)
 
 
 def _latin_only(question: str) -> str:

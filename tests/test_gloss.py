@@ -23,6 +23,12 @@ def test_a_question_with_chinese_characters_is_never_glossed(question):
     assert gloss(question, CONTEXT) is None
 
 
+def test_over_english_stories_the_question_is_read_as_asked():
+    english = "Liu Yanzhong, director of the emergency bureau, hosted the flood-control meeting on July 21."
+    assert gloss("Who hosted the meeting?", english) is None
+    assert gloss("Who hosted the meeting?", english + CONTEXT + CONTEXT) is not None  # mostly Chinese
+
+
 def test_a_senses_word_is_the_one_the_retrieved_text_prints():
     text = gloss("Who attended the meeting?", CONTEXT)
     assert text.startswith("谁") and "出席" in text and "会议" in text

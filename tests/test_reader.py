@@ -734,7 +734,8 @@ def test_below_the_hand_off_score_the_cross_reader_reads_although_the_head_answe
     def reader(cross_margin, hand_off):
         r = Reader(head, threshold=-1e6, cross=_FakeCross(cross_margin), lead="head")
         assert r.hand_off == HAND_OFF and Reader(head, cross=_FakeCross(1.0)).hand_off is None  # cross leads: none
-        r.hand_off = hand_off  # HAND_OFF is None (off): set here
+        r.hand_off = hand_off  # set here whatever HAND_OFF ships
+        r.arbitrate = False  # the second reader's answer wins (the next test: the surer one)
         return r
 
     unsure = reader(3.0, best + 1e-6)  # just under: the cross reader reads and answers
@@ -744,3 +745,30 @@ def test_below_the_hand_off_score_the_cross_reader_reads_although_the_head_answe
     assert _where(declines.read(pairs, texts, k=1)) == _where(alone) and declines.cross.read == declines.keep
     sure = reader(3.0, best - 1e-6)  # at or above: not read
     assert _where(sure.read(pairs, texts, k=1)) == _where(alone) and sure.cross.read == 0
+
+
+def test_after_a_hand_off_both_answers_compete_by_calibrated_score():
+    """With ``arbitrate`` (the seventeenth round), when the head answers under ``hand_off`` and the
+    cross reader answers too, the answer with the higher calibrated score stands."""
+    import torch
+
+    from qa.reader.model import Ensemble, ReaderHead
+    from qa.reader.reader import ARBITRATE, Reader
+
+    torch.manual_seed(5)
+    head = Ensemble([ReaderHead(dim=16, heads=2, layers=1, cross=True, overlap=True) for _ in range(3)])
+    pairs, texts = _random_pairs(5, seed=6)
+    # a calibration that ignores the margin: every head span scores sigmoid(3) = 0.953
+    alone = Reader(head, threshold=-1e6, calibration=(0.0, 3.0)).read(pairs, texts, k=1)
+
+    def reader(cross_margin):
+        r = Reader(head, threshold=-1e6, calibration=(0.0, 3.0), cross=_FakeCross(cross_margin), lead="head")
+        assert r.arbitrate is ARBITRATE
+        r.hand_off, r.arbitrate = 0.99, True
+        return r
+
+    surer_head = reader(1.2)  # the cross reader answers (1.2 >= its threshold 1) with sigmoid(2.4) = 0.917
+    assert _where(surer_head.read(pairs, texts, k=1)) == _where(alone) and surer_head.cross.read == surer_head.keep
+    surer_cross = reader(3.0)  # sigmoid(6) = 0.998
+    spans = surer_cross.read(pairs, texts, k=1)
+    assert (spans[0].start, spans[0].end) == (1, 3) and spans[0].score == pytest.approx(0.9975, abs=1e-4)

@@ -18,9 +18,9 @@ With the cross reader (:mod:`qa.reader.cross`) there are two readers, and one *l
 when its best span beats its own threshold. When it declines, the other reads the same kept chunks
 and answers if its best span beats *its* threshold; the question is declined only when both
 decline (the fourteenth round: each catches answers the other misses). The head leads by default,
-so the cross reader costs time only on the questions the head declines (or, with
-:attr:`Reader.hand_off`, answers with a low score: fifteenth round, off by default);
-``--cross-reader on`` lets the cross reader lead.
+so the cross reader costs time only on the questions the head declines or answers with a
+calibrated score under :data:`HAND_OFF`; when both answer, the surer answer by calibrated score
+stands (:data:`ARBITRATE`, the seventeenth round). ``--cross-reader on`` lets the cross reader lead.
 """
 
 from __future__ import annotations
@@ -54,11 +54,14 @@ BATCH = 32
 # questions stop after the best story, with the same EM and F1 as reading all (99% of answers the same)
 CONFIDENT: float | None = 0.0
 # with the head leading, the calibrated score under which the cross reader reads too although the
-# head answers (its answer is taken if it beats its own threshold, else the head's stands); None:
-# only when the head declines. Off: at 0.45, the value a rule chose on CMRC train's selection
-# paragraphs, seed files and trial improved, but the headline question lost its attendees to the
-# cross reader's lead sentence (README, fifteenth round)
-HAND_OFF: float | None = None
+# head answers; None: only when the head declines. 0.5: the value a rule chose on CMRC train's
+# selection paragraphs (a development set: at most 30% of questions read twice) with ARBITRATE
+# (README, seventeenth round; the fifteenth round's 0.45 without it cost the headline question
+# its attendees)
+HAND_OFF: float | None = 0.5
+# when both readers answer (after a hand-off), the answer with the higher calibrated score (True);
+# False: the cross reader's whenever it beats its own threshold (the fifteenth round's rule)
+ARBITRATE = True
 KEEP = 2  # chunks every ensemble member reads, chosen by the first member (the scout); saved with new weights
 
 
@@ -103,6 +106,9 @@ class Reader:
         # the lead's calibrated score under which the second reader reads although the lead answers
         # (None: only when it declines)
         self.hand_off: float | None = HAND_OFF if self.second == "cross" else None
+        # when both readers answer (after a hand-off), the answer with the higher calibrated score;
+        # False: the second reader's
+        self.arbitrate: bool = ARBITRATE
         self.meta = meta or {}
         self.keep = KEEP if keep is None else keep
         # the scout's margin in the best story from which the other stories are not read
@@ -222,7 +228,8 @@ class Reader:
         (or its calibrated score is below :attr:`hand_off`, when that is set), :attr:`second`
         reads the ``keep`` pairs the scout ranks best among those it read (after an early exit,
         the best story's only), and its spans answer if the best beats :attr:`second_threshold`
-        (margins shifted onto the lead's scale, scores its own); else the lead's spans stand. Set
+        (margins shifted onto the lead's scale, scores its own); else the lead's spans stand. When
+        both answer, with :attr:`arbitrate` the one with the higher calibrated score stands. Set
         :attr:`second` to None for the lead alone.
         """
         # the first member scouts when another reader reads after it: the cross reader when it
@@ -255,7 +262,10 @@ class Reader:
         # its own ``second_threshold``; its scores stay its own
         shift = self.threshold - self.second_threshold
         shifted = [ReadSpan(r.passage, r.start, r.end, r.margin + shift, r.score) for r in other]
-        if not spans or (other and other[0].margin >= self.second_threshold):
+        second_answers = bool(other) and other[0].margin >= self.second_threshold
+        if answers and second_answers and self.arbitrate and spans[0].score >= other[0].score:
+            return spans  # both answer: the surer one, by calibrated score
+        if not spans or second_answers:
             return shifted
         return spans  # the second declines: the lead's spans (an answer if they beat its threshold)
 
