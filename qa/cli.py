@@ -37,7 +37,7 @@ def add_index_options(p: argparse.ArgumentParser) -> None:
                                     "(default: $QA_FUSION or weighted)")
     p.add_argument("--reader", type=Path, help="reader weights (default: $QA_READER or the shipped weights)")
     p.add_argument("--cross-reader", help="the cross reader: off (the head alone), fallback (it reads when "
-                        "the head declines), on (it answers, the head when it declines) or a weights file "
+                        "the head declines or is unsure), on (it answers, the head when it declines) or a weights file "
                         "(default: $QA_CROSS_READER or fallback)")
     p.add_argument("--min-score", help="lowest calibrated answer score (0-1) answered instead of declined "
                                        "(default: $QA_MIN_SCORE or each reader's own threshold)")
@@ -156,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", type=Path)
     p.add_argument("--reader", type=Path, help="weights file (default: $QA_READER or the shipped weights)")
     p.add_argument("--cross-reader", help="the cross reader: off (the head alone), fallback (it reads when "
-                        "the head declines), on (it answers, the head when it declines) or a weights file "
+                        "the head declines or is unsure), on (it answers, the head when it declines) or a weights file "
                         "(default: $QA_CROSS_READER or fallback)")
     p.add_argument("--encoder", help="how the encoder runs: torch, onnx or onnx-int8 "
                                      "(default: $QA_ENCODER or onnx-int8)")

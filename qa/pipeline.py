@@ -160,7 +160,8 @@ class Pipeline:
 
 def load_reader(settings: Settings, embedder, runtime: str = "torch", path: Path | None = None):
     """The reader ``settings`` ask for (weights ``path`` or ``settings.reader``): the head, with the
-    cross reader leading (``on``, a weights file) or reading when the head declines (``fallback``)."""
+    cross reader leading (``on``, a weights file) or reading when the head declines or is unsure
+    (``fallback``)."""
     from .reader.reader import Reader
 
     lead = "head" if str(settings.cross_reader) == "fallback" else "cross"
@@ -170,7 +171,8 @@ def load_reader(settings: Settings, embedder, runtime: str = "torch", path: Path
 def cross_reader(settings: Settings, embedder):
     """The cross reader (:mod:`qa.reader.cross`) over ``embedder``'s encoder, or None when it is
     off. It reads better than the head but costs about 100–120 ms a question (README tenth round), so
-    by default (``fallback``) it reads only when the head declines (fourteenth round); ``on`` and
+    by default (``fallback``) it reads only when the head declines or answers with a low score
+    (fourteenth and seventeenth rounds); ``on`` and
     ``fallback`` take the shipped weights. It runs as the encoder does: torch with ``--encoder
     torch``, else ONNX Runtime, int8."""
     from .reader.reader import CROSS_WEIGHTS

@@ -56,7 +56,7 @@ SPEC: dict[str, tuple[str, object, str]] = {
     "fusion": ("QA_FUSION", lambda: "weighted", "how BM25 and dense results are fused"),
     "reader": ("QA_READER", lambda: None, "reader weights file (default: the shipped weights)"),
     "cross_reader": ("QA_CROSS_READER", lambda: "fallback", "the cross reader: off (the head answers alone), "
-                     "fallback (the head answers, the cross reader when the head declines), on (the cross "
+                     "fallback (the head answers, the cross reader when the head declines or is unsure), on (the cross "
                      "reader answers, the head when it declines) or a weights file (as on; default: fallback)"),
     "min_score": ("QA_MIN_SCORE", lambda: None, "lowest calibrated score answered, between 0 and 1 "
                   "(default: each reader's own threshold)"),
