@@ -160,7 +160,7 @@ def latency(index, features, n: int, rng: np.random.Generator) -> dict:
     t0 = time.perf_counter()
     embedder = Embedder()
     # the readers the product answers with (QA_CROSS_READER, default: the head, and the cross
-    # reader where it declines)
+    # reader where it declines or is unsure)
     answerer = Answerer(index, embedder, load_reader(Settings(), embedder, runtime="onnx"))
     load_s = time.perf_counter() - t0
     qs = [(q.question, f"{f.data.name}-{q.paragraph}") for f in features for q in f.data.questions]

@@ -108,16 +108,18 @@ class Answerer:
         """An English question written in the Chinese words of the chunks first retrieved for it
         (``qa.gloss``), retrieved again and read in those words (README, sixteenth round): (hits,
         the question read, its token states). Unchanged when nothing could be glossed."""
-        texts = [fold(p.text) for p in evidence.passages(self.index, hits)]
-        text = gloss(q.norm, "\n".join(texts), self.index.tokenizer.frequency)
-        self._laps.lap("gloss")
+        context = "\n".join(fold(p.text) for p in evidence.passages(self.index, hits))
+        tokenizer = self.index.tokenizer
+        text = gloss(q.norm, context, tokenizer.frequency, set(tokenizer(context)))
         if text is None:
+            self._laps.lap("gloss")
             return hits, q, q_states
         q.read_as = text
-        glossed = analyze(text, self.index.tokenizer)
+        glossed = analyze(text, tokenizer)
         vectors, states = self.embedder.queries_with_states([glossed.norm])
-        self._laps.lap("encode")
-        return retrieve(self.index, vectors[0], glossed, self.fusion, laps=self._laps), glossed, states[0]
+        hits = retrieve(self.index, vectors[0], glossed, self.fusion)
+        self._laps.lap("gloss")  # the gloss, its forward pass and the second retrieval
+        return hits, glossed, states[0]
 
     def _answer_from(self, q: Question, hits: list[StoryHit], read_q: Question, read_states) -> Answer:
         """The answer to ``q`` from ``hits``; the reader reads ``read_q`` (``q``, or an English

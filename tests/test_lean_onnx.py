@@ -41,8 +41,34 @@ def test_a_lean_session_gives_the_whole_graphs_numbers(tmp_path):
     assert VOCAB not in [i.name for i in lean.get_inputs()]
     whole = session(path, 1)
     ids = np.array([[0, 39_999, 7, 7, 123], [5, 2, 39_999, 0, 1]], np.int64)
+    fed = []
+    inner = lean.session
+    lean.session = type("Spy", (), {"run": lambda self, out, feed: fed.append(feed) or inner.run(out, feed)})()
     (a,), (b,) = whole.run(None, {"input_ids": ids}), lean.run(None, {"input_ids": ids})
     assert np.array_equal(a, b)
+    # only the rows of the tokens read are passed, the ids renumbered into them
+    assert fed[0][VOCAB].shape == (len(np.unique(ids)), DIM) and fed[0]["input_ids"].max() < len(np.unique(ids))
+
+
+def test_a_changed_graph_is_split_again_and_a_broken_split_falls_back(tmp_path):
+    import os
+
+    path = _graph(tmp_path / "model.onnx")
+    graph, table = lean_files(path)
+    first = table.read_bytes()
+    _graph(path)  # the same graph written again, then given another table and an older time
+    m = onnx.load(path)
+    t = next(x for x in m.graph.initializer if x.name == "emb.weight")
+    t.CopyFrom(numpy_helper.from_array(np.ones((ROWS, DIM), np.float32), "emb.weight"))
+    onnx.save(m, path)
+    os.utime(path, ns=(1, 1))  # older than the split: only the kept size and time can tell
+    lean_files(path)
+    assert table.read_bytes() != first
+    graph.write_bytes(b"not a graph")  # a damaged split: the whole graph runs, the split is removed
+    plain = lean_session(path, 1)
+    assert not isinstance(plain, LeanSession) and not graph.exists()
+    assert plain.run(None, {"input_ids": np.array([[1, 2]], np.int64)})[0].shape == (1, 2, 3)
+    assert not list(tmp_path.glob("*.tmp"))  # no temporary file left behind
 
 
 def test_a_graph_that_reads_the_ids_otherwise_is_not_split(tmp_path):

@@ -772,3 +772,10 @@ def test_after_a_hand_off_both_answers_compete_by_calibrated_score():
     surer_cross = reader(3.0)  # sigmoid(6) = 0.998
     spans = surer_cross.read(pairs, texts, k=1)
     assert (spans[0].start, spans[0].end) == (1, 3) and spans[0].score == pytest.approx(0.9975, abs=1e-4)
+    tie = Reader(head, threshold=-1e6, calibration=(0.0, 6.0), cross=_FakeCross(3.0), lead="head")
+    tie.hand_off, tie.arbitrate = 0.999, True  # both score sigmoid(6): the lead's answer stands
+    assert _where(tie.read(pairs, texts, k=1)) == _where(alone)
+    declined = Reader(head, threshold=1e6, calibration=(0.0, 9.0), cross=_FakeCross(1.2), lead="head")
+    declined.hand_off, declined.arbitrate = 0.99, True  # the head declines, however sure: the cross reader's
+    spans = declined.read(pairs, texts, k=1)
+    assert (spans[0].start, spans[0].end) == (1, 3) and spans[0].margin >= declined.threshold
