@@ -12,7 +12,7 @@ from .corpus import read_corpus
 from .logs import configure as configure_logging
 from .pipeline import Pipeline
 from .prompts import load_prompts
-from .render import answer_json, citation_url, reply_text
+from .render import answer_json, citation_url, read_as_text, reply_text
 from .settings import ENCODERS, SettingError, Settings
 
 
@@ -350,15 +350,18 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 def format_text(result, prompts: dict) -> str:
     """The answer and its numbered citations, for a terminal."""
     lines = []
+    read_as = read_as_text(result, prompts)
     if result.found:
         marks = " ".join(f"[{c.n}]" for c in result.citations)
         lines.append(f"{reply_text(result, prompts)} {marks}".strip())
+        lines += [read_as] if read_as else []
         lines.append("")
         lines.append(prompts["sources_heading"] + ":")
         for c in result.citations:
             lines += _citation_lines(c)
     else:
         lines.append(reply_text(result, prompts))
+        lines += [read_as] if read_as else []
         if result.related:
             lines.append("")
             lines.append(prompts["related_heading"])

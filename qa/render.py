@@ -44,6 +44,13 @@ def reply_text(result: Answer, prompts: dict) -> str:
     return prompts["answer"].format(answer=result.answer)
 
 
+def read_as_text(result: Answer, prompts: dict) -> str:
+    """For a question read in the stories' words (an English one glossed, ``qa.gloss``): the line
+    saying how it was read, when the prompts phrase one; else ""."""
+    read_as = result.analysis.get("read_as") if result.analysis else ""
+    return prompts["read_as"].format(read_as=read_as) if read_as and "read_as" in prompts else ""
+
+
 def answer_json(result: Answer, prompts: dict) -> dict:
     """The API's JSON: the answer's data plus the reply line and each citation's link."""
     d = result.to_dict()
@@ -85,18 +92,20 @@ def citation_html(c: Citation) -> str:
 
 def answer_html(result: Answer, prompts: dict) -> str:
     """A chat reply: the short answer with [n] markers, then its sources; or a visible 'no answer'."""
+    read_as = read_as_text(result, prompts)
+    read_as = f'<p class="qa-read-as">{escape(read_as)}</p>' if read_as else ""
     if result.found:
         marks = " ".join(f'<a class="cite" href="{escape(citation_url(c))}">[{c.n}]</a>' for c in result.citations)
         sources = "".join(citation_html(c) for c in result.citations)
         return (f'<div class="qa-reply qa-found"><p class="qa-answer">{escape(reply_text(result, prompts))} {marks}</p>'
-                f'<div class="qa-sources-h">{escape(prompts["sources_heading"])}</div>'
+                f'{read_as}<div class="qa-sources-h">{escape(prompts["sources_heading"])}</div>'
                 f'<ol class="qa-sources">{sources}</ol></div>')
     related = ""
     if result.related:
         related = (f'<div class="qa-sources-h">{escape(prompts["related_heading"])}</div>'
                    f'<ul class="qa-related">{"".join(citation_html(c) for c in result.related)}</ul>')
     return (f'<div class="qa-reply qa-none"><p class="qa-no-answer">⚠️ {escape(reply_text(result, prompts))}</p>'
-            f'{related}</div>')
+            f'{read_as}{related}</div>')
 
 
 def message_html(text: str, cls: str = "qa-error") -> str:

@@ -26,6 +26,7 @@ footer{display:none !important}
 .qa-none{border-left:4px solid #e0a800;padding-left:.6rem;background:#fffaf0}
 .qa-no-answer{font-weight:600;color:#8a5a00}
 .qa-sources-h{margin-top:.5rem;font-size:.85rem;color:#666}
+.qa-read-as{font-size:.85rem;color:#666}
 .qa-sources,.qa-related{margin:.2rem 0 0 1.2rem;padding:0;font-size:.9rem}
 .qa-quote{margin:.2rem 0 .4rem 0;padding:.2rem .6rem;border-left:3px solid #ccc;color:#333}
 .qa-quote mark{background:#ffd36b}.qa-meta{color:#777;font-size:.8rem}

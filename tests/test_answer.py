@@ -170,6 +170,11 @@ def test_an_english_question_is_read_in_the_stories_words(pipeline):
     story = pipeline.index.story(result.citations[0].story_id)
     assert "防汛" in story.title
     assert pipeline.answer("谁主持了郑东新区防汛会商会议?").analysis["read_as"] == ""  # Chinese: as asked
+    from qa.prompts import load_prompts
+    from qa.render import answer_html
+
+    shown = answer_html(result, load_prompts(ROOT / "prompts", "en"))  # the reply says how it was read
+    assert 'class="qa-read-as"' in shown and result.analysis["read_as"] in shown
 
 
 def test_a_keyword_query_finds_what_its_question_finds(pipeline):
