@@ -658,6 +658,10 @@ def test_when_the_leading_reader_declines_the_other_reads_and_answers_only_past_
     assert unsure.cross.read == unsure.keep and (spans[0].start, spans[0].end) == (1, 3)
     assert spans[0].margin == pytest.approx(3.0 - 1.0 + 1e6) and spans[0].margin >= unsure.threshold
     assert spans[0].score == pytest.approx(sigmoid(6.0))  # the cross reader's calibration
+    one = reader("head", 1e6, 3.0)
+    one.second_keep = 1  # the cross reader reads only the pair the scout ranks best
+    spans = one.read(pairs, texts, k=1)
+    assert one.cross.read == 1 and (spans[0].start, spans[0].end) == (1, 3)
     both = reader("head", 1e6, 0.5)  # both decline: the head's own spans, below its threshold
     spans = both.read(pairs, texts, k=1)
     assert _where(spans) == _where(alone) and both.cross.read == both.keep

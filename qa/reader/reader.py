@@ -62,6 +62,9 @@ HAND_OFF: float | None = 0.5
 # when both readers answer (after a hand-off), the answer with the higher calibrated score (True);
 # False: the cross reader's whenever it beats its own threshold (the fifteenth round's rule)
 ARBITRATE = True
+# chunks the cross reader reads after the head (on a decline or a hand-off); 1 cost selection F1
+# 0.4 and first citation 0.004 (README, eighteenth round: not shipped)
+SECOND_KEEP = 2
 KEEP = 2  # chunks every ensemble member reads, chosen by the first member (the scout); saved with new weights
 
 
@@ -109,6 +112,8 @@ class Reader:
         # when both readers answer (after a hand-off), the answer with the higher calibrated score;
         # False: the second reader's
         self.arbitrate: bool = ARBITRATE
+        # how many of the pairs the scout ranks best the cross reader reads when it follows the head
+        self.second_keep: int = SECOND_KEEP
         self.meta = meta or {}
         self.keep = KEEP if keep is None else keep
         # the scout's margin in the best story from which the other stories are not read
@@ -253,7 +258,7 @@ class Reader:
         if self.second == "cross":
             if scout is None:  # the head read every pair (``order`` is all of them): its best spans
                 found = _best_each(head, pairs, texts, max_chars)  # choose and centre the cross reader's
-                order = self._kept(found)
+            order = self._kept(found, self.second_keep)
             other = self._cross_spans(pairs, texts, order, found, k, max_chars, lists)
         else:
             other = self._decode(self._head_scores(pairs, order, scout), [pairs[i].layout.valid for i in order],
@@ -269,10 +274,10 @@ class Reader:
             return shifted
         return spans  # the second declines: the lead's spans (an answer if they beat its threshold)
 
-    def _kept(self, found: list) -> list[int]:
-        """The ``keep`` pairs where the scout found its best spans, in input order."""
+    def _kept(self, found: list, n: int | None = None) -> list[int]:
+        """The ``n`` (default ``keep``) pairs where the scout found its best spans, in input order."""
         best = [f[2] if f else -np.inf for f in found]
-        return sorted(np.argsort(-np.asarray(best), kind="stable")[:self.keep].tolist())
+        return sorted(np.argsort(-np.asarray(best), kind="stable")[:n or self.keep].tolist())
 
     def _cross_spans(self, pairs, texts, order, found, k, max_chars, lists) -> list[ReadSpan]:
         """The cross reader's best spans in the pairs ``order``, each read around the scout's span."""
