@@ -110,7 +110,7 @@ class Answerer:
         the question read, its token states). Unchanged when nothing could be glossed."""
         context = "\n".join(fold(p.text) for p in evidence.passages(self.index, hits))
         tokenizer = self.index.tokenizer
-        text = gloss(q.norm, context, tokenizer.frequency, set(tokenizer(context)))
+        text = gloss(q.norm, context, tokenizer.frequency, tokenizer)
         if text is None:
             self._laps.lap("gloss")
             return hits, q, q_states

@@ -20,6 +20,11 @@ def _add_corpus_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--corpus", type=Path, help="corpus folder (default: $QA_CORPUS or ./corpus)")
 
 
+CROSS_READER_HELP = ("the cross reader: off (the head alone), fallback (it reads when the head declines or is "
+                     "unsure), on (it answers, the head when it declines) or a weights file "
+                     "(default: $QA_CROSS_READER or fallback)")
+
+
 def add_index_options(p: argparse.ArgumentParser) -> None:
     """The options that say which corpus, index, model, encoder, store and reader (the CLI's
     commands and ``app.py`` alike)."""
@@ -36,9 +41,7 @@ def add_index_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fusion", help="how BM25 and dense results are fused: weighted or rrf "
                                     "(default: $QA_FUSION or weighted)")
     p.add_argument("--reader", type=Path, help="reader weights (default: $QA_READER or the shipped weights)")
-    p.add_argument("--cross-reader", help="the cross reader: off (the head alone), fallback (it reads when "
-                        "the head declines or is unsure), on (it answers, the head when it declines) or a weights file "
-                        "(default: $QA_CROSS_READER or fallback)")
+    p.add_argument("--cross-reader", help=CROSS_READER_HELP)
     p.add_argument("--min-score", help="lowest calibrated answer score (0-1) answered instead of declined "
                                        "(default: $QA_MIN_SCORE or each reader's own threshold)")
 
@@ -155,9 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
                  "qa eval-reader tests/data/cmrc2018_trial.json")
     p.add_argument("file", type=Path)
     p.add_argument("--reader", type=Path, help="weights file (default: $QA_READER or the shipped weights)")
-    p.add_argument("--cross-reader", help="the cross reader: off (the head alone), fallback (it reads when "
-                        "the head declines or is unsure), on (it answers, the head when it declines) or a weights file "
-                        "(default: $QA_CROSS_READER or fallback)")
+    p.add_argument("--cross-reader", help=CROSS_READER_HELP)
     p.add_argument("--encoder", help="how the encoder runs: torch, onnx or onnx-int8 "
                                      "(default: $QA_ENCODER or onnx-int8)")
     p.add_argument("--cache", type=Path, help="feature cache (default: ~/.cache/qa-news/reader-features)")

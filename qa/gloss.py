@@ -136,17 +136,18 @@ def _keys(sense: str) -> list[str]:
 
 
 def gloss(question: str, context: str, frequency: Callable[[str], int] = lambda w: 0,
-          words: set[str] | None = None) -> str | None:
+          tokenize: Callable[[str], list[str]] | None = None) -> str | None:
     """``question`` (English, as the normalizer left it) written in Chinese words, or None: when it
     holds a Chinese character already, when ``context`` is not mostly Chinese, or when no word but
     an interrogative could be glossed. ``context``: the text of the chunks retrieved for it (chooses
-    among a sense's words, and spells names); ``words``: its words (jieba), without which a single
-    character counts as printed wherever it occurs (道 inside 河道); ``frequency``: how common a
+    among a sense's words, and spells names); ``tokenize``: its words (jieba), cut only when a single
+    character must be looked up, without which a single character counts as printed wherever it
+    occurs (道 inside 河道); ``frequency``: how common a
     Chinese word is (jieba's dictionary), for senses the context does not print."""
     if _HAN.search(_latin_only(question)) or not _mostly_chinese(context):
         return None
     d = dictionary()
-    printed = _Printed(context, words)
+    printed = _Printed(context, tokenize)
     tokens = _TOKEN.findall(question)
     out, i, content = [], 0, 0
     while i < len(tokens):
@@ -159,7 +160,7 @@ def gloss(question: str, context: str, frequency: Callable[[str], int] = lambda 
         if word is None and tok.lower() in STOPWORDS:
             i += 1
             continue
-        if word is None and tok[0].isupper() and _is_pinyin(tok.lower(), d):
+        if word is None and tok[0].isupper() and _is_pinyin(tok.lower()):
             n, word = _name(tokens, i, context, d)
             if word is None:  # not spelt: a sense the chunks print (China -> 中国), else as written
                 n, word = _sense(tokens, i, printed, frequency, d, out[-1] if out else "", printed_only=True)
@@ -190,18 +191,18 @@ def _add(out: list[str], token: str) -> None:
 
 class _Printed:
     """Whether the retrieved text prints a Chinese word: a word of two or more characters anywhere
-    in it, a single character as a word of its own (when its words are known)."""
+    in it, a single character as a word of its own (when it can be cut into words: once, on the
+    first single character asked about)."""
 
-    def __init__(self, context: str, words: set[str] | None):
-        self.context, self.words = context, words
+    def __init__(self, context: str, tokenize: Callable[[str], list[str]] | None):
+        self.context, self.tokenize, self._words = context, tokenize, None
 
     def __contains__(self, word: str) -> bool:
-        if len(word) == 1 and self.words is not None:
-            return word in self.words
+        if len(word) == 1 and self.tokenize is not None:
+            if self._words is None:
+                self._words = set(self.tokenize(self.context))
+            return word in self._words
         return word in self.context
-
-    def count(self, word: str) -> int:
-        return self.context.count(word)
 
 
 def _mostly_chinese(context: str) -> bool:
@@ -278,7 +279,7 @@ def _name(tokens, i, context: str, d: Dictionary) -> tuple[int, str | None]:
     (``Liu Yanzhong`` or ``Yanzhong Liu`` -> 刘焱中): the longest run that matches."""
     run = 0
     while (run < MAX_NAME_WORDS and i + run < len(tokens) and tokens[i + run][:1].isupper()
-           and _is_pinyin(tokens[i + run].lower(), d)):
+           and _is_pinyin(tokens[i + run].lower())):
         run += 1
     for n in range(run, 0, -1):
         names = tokens[i:i + n]
@@ -303,7 +304,7 @@ def spell(romanized: str, context: str, readings: dict[str, frozenset[str]]) -> 
     return max(found, key=lambda w: (counts[w], len(w))) if found else None
 
 
-def _is_pinyin(word: str, d: Dictionary) -> bool:
+def _is_pinyin(word: str) -> bool:
     """Whether ``word`` splits wholly into pinyin syllables (``zhengdong``; not ``district``)."""
     syllables = _all_syllables()
     ends = {0}

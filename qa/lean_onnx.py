@@ -29,7 +29,8 @@ log = logging.getLogger("qa.model")
 VOCAB = "vocab_table"
 IDS = "input_ids"
 MIN_ROWS = 30_000  # a vocabulary, not a position or type table
-_LOOKUPS = {"EmbedLayerNormalization": 2, "Gather": 0}  # node type -> which input is the table
+# node type -> (which input is the table, which the ids)
+_LOOKUPS = {"EmbedLayerNormalization": (2, 0), "Gather": (0, 1)}
 
 
 class LeanSession:
@@ -48,9 +49,6 @@ class LeanSession:
 
     def get_inputs(self):
         return [i for i in self.session.get_inputs() if i.name != VOCAB]
-
-    def get_outputs(self):
-        return self.session.get_outputs()
 
 
 def lean_session(path: Path, threads: int, optimize: bool = True):
@@ -170,8 +168,7 @@ def _vocabulary(g) -> str | None:
         uses = [k for k, i in enumerate(node.input) if i in ids]
         if not uses or node.op_type == "Shape" or (node.op_type == "Cast" and node.input[0] == IDS):
             continue
-        at = _LOOKUPS.get(node.op_type)
-        index = 0 if node.op_type == "EmbedLayerNormalization" else 1
+        at, index = _LOOKUPS.get(node.op_type, (None, None))
         if at is None or uses != [index] or node.input[at] not in tables or found not in (None, node.input[at]):
             return None  # the ids are used for something else: renumbering them would change it
         found = node.input[at]
