@@ -49,21 +49,9 @@ _NOT_A_SENSE = re.compile(r"^(?:surname|cl:|variant of|old variant|see |used in|
 _LEADING = re.compile(r"^(?:(?:to|a|an|the|be)\s+)+")  # "to be present" -> "present"
 
 # the everyday Chinese interrogative for each English one (a closed class, not a corpus list)
-INTERROGATIVES = {
-    "who": "谁", "whom": "谁", "whose": "谁的", "what": "什么", "which": "哪个", "when": "什么时候",
-    "where": "哪里", "why": "为什么", "how many": "多少", "how much": "多少", "how long": "多长时间",
-    "how old": "多大", "how": "如何", "what time": "什么时候", "what date": "哪天", "what day": "哪天",
-    "what year": "哪年",
-}
+INTERROGATIVES = dict(line.split("\t") for line in words("english_interrogatives"))
 # English function words, dropped (a standard stop list: articles, auxiliaries, pronouns, prepositions)
-STOPWORDS = frozenset("""
-a an the of on in at to for from by with about into onto over under as and or but nor so than then
-is are was were be been being am do does did done has have had having will would shall should can
-could may might must this that these those it its it's there their they them he him his she her hers
-we our us you your i me my mine any some each every all both either neither not no yes also just
-very too more most much many such own same other another up down out off again once here
-during before after while if whether per via s
-""".split())
+STOPWORDS = frozenset(words("english_stopwords"))
 
 
 # irregular past forms and participles -> the base form CC-CEDICT's senses use (held -> hold)
