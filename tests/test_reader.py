@@ -645,6 +645,7 @@ def test_when_the_leading_reader_declines_the_other_reads_and_answers_only_past_
         r = Reader(head, threshold=head_threshold, calibration=(1.0, 0.0),
                    cross=_FakeCross(cross_margin, cross_threshold), lead=lead)
         r.hand_off = None  # only a decline hands over (the next test: a low score)
+        r.fuse = None  # one reader's spans or the other's (the last test: fused)
         return r
 
     def sigmoid(x):
@@ -704,7 +705,7 @@ def test_the_head_leads_as_it_reads_alone_and_the_cross_reader_reads_around_its_
             assert _where(got) == _where(want) and led.cross.read == 0, (n, first, confident)
             assert [s.margin for s in got] == pytest.approx([s.margin for s in want], abs=1e-5)
             declines = Reader(head, threshold=1e6, cross=_FakeCross(3.0), lead="head")
-            declines.confident = confident
+            declines.confident, declines.fuse = confident, None
             spans = declines.read(pairs[:n], texts[:n], k=1, first=first)
             assert declines.cross.read == min(n, declines.keep) and all(s.margin >= declines.threshold for s in spans)
             assert all(a is not None for a in declines.cross.around)  # read around a span the head found
@@ -740,6 +741,7 @@ def test_below_the_hand_off_score_the_cross_reader_reads_although_the_head_answe
         assert r.hand_off == HAND_OFF and Reader(head, cross=_FakeCross(1.0)).hand_off is None  # cross leads: none
         r.hand_off = hand_off  # set here whatever HAND_OFF ships
         r.arbitrate = False  # the second reader's answer wins (the next test: the surer one)
+        r.fuse = None  # not fused (the last test)
         return r
 
     unsure = reader(3.0, best + 1e-6)  # just under: the cross reader reads and answers
@@ -768,7 +770,7 @@ def test_after_a_hand_off_both_answers_compete_by_calibrated_score():
     def reader(cross_margin):
         r = Reader(head, threshold=-1e6, calibration=(0.0, 3.0), cross=_FakeCross(cross_margin), lead="head")
         assert r.arbitrate is ARBITRATE
-        r.hand_off, r.arbitrate = 0.99, True
+        r.hand_off, r.arbitrate, r.fuse = 0.99, True, None
         return r
 
     surer_head = reader(1.2)  # the cross reader answers (1.2 >= its threshold 1) with sigmoid(2.4) = 0.917
@@ -777,9 +779,60 @@ def test_after_a_hand_off_both_answers_compete_by_calibrated_score():
     spans = surer_cross.read(pairs, texts, k=1)
     assert (spans[0].start, spans[0].end) == (1, 3) and spans[0].score == pytest.approx(0.9975, abs=1e-4)
     tie = Reader(head, threshold=-1e6, calibration=(0.0, 6.0), cross=_FakeCross(3.0), lead="head")
-    tie.hand_off, tie.arbitrate = 0.999, True  # both score sigmoid(6): the lead's answer stands
+    tie.hand_off, tie.arbitrate, tie.fuse = 0.999, True, None  # both score sigmoid(6): the lead's answer stands
     assert _where(tie.read(pairs, texts, k=1)) == _where(alone)
     declined = Reader(head, threshold=1e6, calibration=(0.0, 9.0), cross=_FakeCross(1.2), lead="head")
-    declined.hand_off, declined.arbitrate = 0.99, True  # the head declines, however sure: the cross reader's
+    # the head declines, however sure: the cross reader's
+    declined.hand_off, declined.arbitrate, declined.fuse = 0.99, True, None
     spans = declined.read(pairs, texts, k=1)
     assert (spans[0].start, spans[0].end) == (1, 3) and spans[0].margin >= declined.threshold
+
+
+def test_after_a_hand_off_fused_logits_weigh_both_readers_on_the_calibrated_scale():
+    """With ``fuse`` (the nineteenth and twentieth rounds), after a hand-off the spans come from
+    both readers' logits, each scaled by its calibration slope and weighted by ``fuse_weight`` (the
+    head's share): all weight on the head gives the head's own spans and margins, all on the cross
+    reader gives its span, answering exactly when it beats its own threshold, with its own score.
+    ``"fused"`` declines when the fused span misses the fused threshold; ``"either"`` answers with
+    it when either reader answers alone."""
+    import math
+
+    import torch
+
+    from qa.reader.model import Ensemble, ReaderHead
+    from qa.reader.reader import FUSE, Reader
+
+    torch.manual_seed(5)
+    head = Ensemble([ReaderHead(dim=16, heads=2, layers=1, cross=True, overlap=True) for _ in range(3)])
+    pairs, texts = _random_pairs(5, seed=6)
+
+    def reader(fuse, weight, cross_margin, threshold=-1e6):
+        r = Reader(head, threshold=threshold, cross=_FakeCross(cross_margin), lead="head")
+        assert r.fuse == FUSE
+        r.hand_off, r.fuse, r.fuse_weight = 1.0, fuse, weight  # every answer is handed off
+        return r
+
+    kept = Reader(head, threshold=-1e6)
+    alone = kept.read(pairs, texts, k=3)
+    only_head = reader("fused", 1.0, 3.0)
+    got = only_head.read(pairs, texts, k=3)
+    kept_pairs = {s.passage for s in got}
+    want = [s for s in alone if s.passage in kept_pairs]  # the pairs both read: the scout's best two
+    assert only_head.cross.read == only_head.keep and len(kept_pairs) <= only_head.keep
+    assert _where(got)[:2] == _where(want)[:2]
+    assert [s.margin for s in got][:2] == pytest.approx([s.margin for s in want][:2], abs=1e-4)
+    for margin in (3.0, 0.5):  # all weight on the cross reader (threshold 1, calibration (2, 0))
+        r = reader("fused", 0.0, margin, threshold=0.25)
+        spans = r.read(pairs, texts, k=1)
+        assert (spans[0].start, spans[0].end) == (1, 3)
+        assert (spans[0].margin >= r.threshold) == (margin >= 1.0)
+        assert spans[0].score == pytest.approx(1 / (1 + math.exp(-2 * margin)))
+    # evenly weighted, the head just answering (its threshold its best margin) and the cross
+    # reader declining (0.5 < 1): no span reaches the fused threshold, the mean of the two
+    # thresholds, so "fused" declines and "either" answers
+    just = alone[0].margin - 1e-6
+    fused = reader("fused", 0.5, 0.5, threshold=just)
+    either = reader("either", 0.5, 0.5, threshold=just)
+    a, b = fused.read(pairs, texts, k=1), either.read(pairs, texts, k=1)
+    assert _where(a) == _where(b)
+    assert a[0].margin < fused.threshold <= b[0].margin

@@ -20,7 +20,10 @@ and answers if its best span beats *its* threshold; the question is declined onl
 decline (the fourteenth round: each catches answers the other misses). The head leads by default,
 so the cross reader costs time only on the questions the head declines or answers with a
 calibrated score under :data:`HAND_OFF`; when both answer, the surer answer by calibrated score
-stands (:data:`ARBITRATE`, the seventeenth round). ``--cross-reader on`` lets the cross reader lead.
+stands (:data:`ARBITRATE`, the seventeenth round). With :attr:`Reader.fuse` (off by default:
+:data:`FUSE`, the nineteenth and twentieth rounds) both readers' character logits are fused after
+a hand-off instead, on the calibrated scale, the head weighing :data:`FUSE_WEIGHT`.
+``--cross-reader on`` lets the cross reader lead.
 """
 
 from __future__ import annotations
@@ -62,6 +65,15 @@ HAND_OFF: float | None = 0.5
 # when both readers answer (after a hand-off), the answer with the higher calibrated score (True);
 # False: the cross reader's whenever it beats its own threshold (the fifteenth round's rule)
 ARBITRATE = True
+# after a hand-off, the two readers' logits fused on the calibrated scale (Reader.fuse): None (the
+# surer answer, ARBITRATE), "fused" (the fused span must beat the fused threshold) or "either" (it
+# answers when either reader answers alone). Not shipped (bench/reader_rounds.md, nineteenth and
+# twentieth rounds): "either" gains on CMRC train's selection paragraphs (a development set) but
+# loses the headline question at an even weight and the keyword query the suite guards at 0.7
+FUSE: str | None = None
+# the head's weight in that fusion, the cross reader's 1 minus it: 0.7, the value the twentieth
+# round's rule chose on the selection paragraphs from 0.6, 0.7 and 0.8
+FUSE_WEIGHT = 0.7
 # chunks the cross reader reads after the head (on a decline or a hand-off); 1 cost selection F1
 # 0.4 and first citation 0.004 (README, eighteenth round: not shipped)
 SECOND_KEEP = 2
@@ -112,6 +124,12 @@ class Reader:
         # when both readers answer (after a hand-off), the answer with the higher calibrated score;
         # False: the second reader's
         self.arbitrate: bool = ARBITRATE
+        # after a hand-off, both readers' logits fused (:meth:`_fused`) instead of one reader's
+        # answer: None (off), "fused" (the fused span must beat the fused threshold) or "either"
+        # (it answers when either reader answers alone)
+        self.fuse: str | None = FUSE
+        # the head's weight in the fusion (the cross reader's is 1 minus it)
+        self.fuse_weight: float = FUSE_WEIGHT
         # how many of the pairs the scout ranks best the cross reader reads when it follows the head
         self.second_keep: int = SECOND_KEEP
         self.meta = meta or {}
@@ -258,8 +276,13 @@ class Reader:
         if self.second == "cross":
             if scout is None:  # the head read every pair (``order`` is all of them): its best spans
                 found = _best_each(head, pairs, texts, max_chars)  # choose and centre the cross reader's
-            order = self._kept(found, self.second_keep)
-            other = self._cross_spans(pairs, texts, order, found, k, max_chars, lists)
+            order2 = self._kept(found, self.second_keep)
+            cross, valids = self._cross_scores(pairs, texts, order2, found)
+            other = self._decode(cross, valids, order2, texts, k, max_chars, lists, self.cross.calibration)
+            if self.fuse:
+                second_answers = bool(other) and other[0].margin >= self.second_threshold
+                return self._fused(dict(zip(order, head, strict=True)), cross, valids, order2, pairs, texts,
+                                   k, max_chars, lists, answers or second_answers)
         else:
             other = self._decode(self._head_scores(pairs, order, scout), [pairs[i].layout.valid for i in order],
                                  order, texts, k, max_chars, lists, self.second_calibration)
@@ -281,10 +304,45 @@ class Reader:
 
     def _cross_spans(self, pairs, texts, order, found, k, max_chars, lists) -> list[ReadSpan]:
         """The cross reader's best spans in the pairs ``order``, each read around the scout's span."""
+        scored, valids = self._cross_scores(pairs, texts, order, found)
+        return self._decode(scored, valids, order, texts, k, max_chars, lists, self.cross.calibration)
+
+    def _cross_scores(self, pairs, texts, order, found) -> tuple[list, list[np.ndarray]]:
+        """The cross reader's (start, end, null) logits of the pairs ``order``, each read around the
+        scout's span, and which characters it read."""
         inputs = [self.cross.input(pairs[i].question, pairs[i].title, texts[i], found[i][:2] if found[i] else None)
                   for i in order]
-        return self._decode(self.cross.scores(inputs), [x.layout.valid for x in inputs], order, texts, k, max_chars,
-                            lists, self.cross.calibration)
+        return self.cross.scores(inputs), [x.layout.valid for x in inputs]
+
+    def _fused(self, head: dict, cross, valids, order, pairs, texts, k, max_chars, lists,
+               either_answers: bool) -> list[ReadSpan]:
+        """Spans from both readers' logits averaged on the calibrated log-odds scale, for the
+        pairs ``order`` the cross reader read (the head read them too: they are the scout's best).
+
+        A span's calibrated log-odds is ``a * margin + b`` for each reader's (a, b), and a margin is
+        ``start + end - 2 * null``, so scaling each reader's logits by its ``a`` and averaging them
+        (weighted by :attr:`fuse_weight`, the head's share) gives spans whose margin is the mean of
+        the two readers' scaled margins; the fused calibration is (1, mean b), and the fused
+        threshold the mean of the two scaled thresholds. The margins
+        returned are on the head's scale (beating :attr:`threshold` is beating the fused
+        threshold); with :attr:`fuse` ``"either"``, the best fused span answers whenever
+        ``either_answers`` (either reader answered alone)."""
+        w = self.fuse_weight
+        (a_h, b_h), (a_c, b_c) = self.calibration, self.second_calibration
+        a_h, a_c = w * a_h, (1 - w) * a_c
+        scored, valid, read = [], [], []
+        for i, (s, e, null), v in zip(order, cross, valids, strict=True):
+            if i not in head:
+                continue
+            hs, he, hn = head[i]
+            scored.append((a_h * hs + a_c * s, a_h * he + a_c * e, a_h * hn + a_c * null))
+            valid.append(pairs[i].layout.valid & v)
+            read.append(i)
+        spans = self._decode(scored, valid, read, texts, k, max_chars, lists, (1.0, w * b_h + (1 - w) * b_c))
+        shift = self.threshold - (a_h * self.threshold + a_c * self.second_threshold)
+        if spans and self.fuse == "either" and either_answers:
+            shift = max(shift, self.threshold - spans[0].margin)
+        return [ReadSpan(r.passage, r.start, r.end, r.margin + shift, r.score) for r in spans]
 
     @staticmethod
     def _decode(scored, valids, order, texts, k, max_chars, lists, calibration) -> list[ReadSpan]:
