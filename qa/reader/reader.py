@@ -320,10 +320,10 @@ class Reader:
         pairs ``order`` the cross reader read (the head read them too: they are the scout's best).
 
         A span's calibrated log-odds is ``a * margin + b`` for each reader's (a, b), and a margin is
-        ``start + end - 2 * null``, so scaling each reader's logits by its ``a`` and averaging them
-        (weighted by :attr:`fuse_weight`, the head's share) gives spans whose margin is the mean of
-        the two readers' scaled margins; the fused calibration is (1, mean b), and the fused
-        threshold the mean of the two scaled thresholds. The margins
+        ``start + end - 2 * null``. So each reader's logits are scaled by its ``a`` and averaged,
+        weighted by :attr:`fuse_weight` (the head's share): a fused span's margin is the weighted
+        mean of the two readers' scaled margins, the fused calibration (1, the weighted mean of the
+        b's), the fused threshold the weighted mean of the two scaled thresholds. The margins
         returned are on the head's scale (beating :attr:`threshold` is beating the fused
         threshold); with :attr:`fuse` ``"either"``, the best fused span answers whenever
         ``either_answers`` (either reader answered alone)."""
