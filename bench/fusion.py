@@ -1,6 +1,6 @@
 """After a hand-off, both readers' logits fused (``Reader.fuse``) against the surer answer.
 
-    python bench/fusion.py [--variants none,fused,either,either:0.7] [--keyword-forms]
+    python bench/fusion.py [--variants none,fused,either,either:0.7] [--hand-offs 0.5,0.6] [--keyword-forms]
                            [--data ../shared/train] [--limit N] [--squad FILE] [--json FILE]
 
 The whole product, open domain, the default readers (the head leading, the cross reader after a
@@ -8,8 +8,10 @@ hand-off), on CMRC 2018 train's held-out selection paragraphs indexed as stories
 set), or on ``--squad FILE``; each variant (``Reader.fuse``, and after a colon the head's weight,
 ``Reader.fuse_weight``, 0.5 when left out) answers every question over the same index. With
 ``--keyword-forms`` only the questions that have a keyword form are asked, in it
-(``qa.reader.keywords.keyword_form``: the final interrogative dropped). "changed" counts answers
-that differ from the first variant's. Not a test: the numbers are a measurement.
+(``qa.reader.keywords.keyword_form``: the final interrogative dropped). With ``--hand-offs``, every
+variant is asked at each of those hand-off scores (``Reader.hand_off``; default: the shipped one).
+"changed" counts answers that differ from the first variant's. Not a test: the numbers are a
+measurement.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ def main() -> int:
     ap.add_argument("--squad", type=Path, default=None, help="a SQuAD-format file instead of the selection paragraphs")
     ap.add_argument("--json", type=Path, default=None, help="also write the per-question rows here")
     ap.add_argument("--keyword-forms", action="store_true", help="ask the questions that have one in keyword form")
+    ap.add_argument("--hand-offs", default=None, help="hand-off scores to ask each variant at, comma-separated")
     args = ap.parse_args()
     data = json.loads(args.squad.read_text(encoding="utf-8")) if args.squad else selection_squad(args.data)
     stories, questions = squad_stories(data)
@@ -46,6 +49,9 @@ def main() -> int:
         questions = [{**q, "q": form} for q in questions if (form := keyword_form(q["q"]))]
     questions = questions[:args.limit] if args.limit else questions
     variants = args.variants.split(",")
+    hand_offs = [float(h) for h in args.hand_offs.split(",")] if args.hand_offs else [None]
+    if args.hand_offs:
+        variants = [f"{v}@{h:g}" for h in hand_offs for v in variants]
     rows: dict[str, list[dict]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         write_stories_file(stories, Path(tmp) / "corpus")
@@ -55,7 +61,10 @@ def main() -> int:
         print(f"{len(questions)} {asked} questions, open domain")
         print(f"{'fuse':>15s} {'EM':>5s} {'F1':>5s} {'first cit.':>10s} {'answered':>8s} {'changed':>7s}")
         for v in variants:
-            fuse, _, weight = v.partition(":")
+            spec, _, hand_off = v.partition("@")
+            if hand_off:
+                reader.hand_off = float(hand_off)
+            fuse, _, weight = spec.partition(":")
             reader.fuse, reader.fuse_weight = None if fuse == "none" else fuse, float(weight or 0.5)
             got = rows[v] = [scored(pipe.answer(item["q"]), item["answers"]) for item in questions]
             base = rows[variants[0]]
