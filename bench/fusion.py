@@ -49,9 +49,8 @@ def main() -> int:
         questions = [{**q, "q": form} for q in questions if (form := keyword_form(q["q"]))]
     questions = questions[:args.limit] if args.limit else questions
     variants = args.variants.split(",")
-    hand_offs = [float(h) for h in args.hand_offs.split(",")] if args.hand_offs else [None]
     if args.hand_offs:
-        variants = [f"{v}@{h:g}" for h in hand_offs for v in variants]
+        variants = [f"{v}@{float(h):g}" for h in args.hand_offs.split(",") for v in variants]
     rows: dict[str, list[dict]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         write_stories_file(stories, Path(tmp) / "corpus")
