@@ -122,6 +122,27 @@ def test_keyword_forms_are_read_in_training_when_asked(embedder, monkeypatch):
     assert read == [True] * 4  # every question with a keyword form was read in it
 
 
+def test_the_card_gives_the_command_that_reproduces_the_weights(tmp_path):
+    from dataclasses import asdict
+
+    from qa.reader.cross_train import CrossConfig, write_card
+
+    read = {"em": 40.0, "f1": 70.0, "questions": 10}
+    info = {"encoder": "intfloat/multilingual-e5-small", "threshold": 1.0, "calibration": [0.3, -1.8],
+            "epoch_reports": [{"epoch": 1, "loss": 1.0, "em": 40.0, "f1": 70.0, "minutes": 1.0}],
+            "metrics": {"drcd_heldout_traditional": read, "select_cmrc_train_heldout": read,
+                        "select_keyword_form": {**read, "f1": 66.0},
+                        "answerability_select": {"threshold": 1.0, "answered_gold": 0.9, "declined_wrong": 0.9}},
+            "train_minutes": 1.0, "total_minutes": 2.0, "train_questions": {"cmrc2018-train": 10}}
+    card = tmp_path / "CARD.md"
+    for share, flag in ((0.0, False), (0.15, True)):
+        write_card({**info, "train_config": asdict(CrossConfig(keyword_share=share))}, card, "cross.safetensors")
+        text = card.read_text(encoding="utf-8")
+        assert ("--keyword-share 0.15" in text) is flag
+        assert "| the same selection questions in keyword form (final interrogative dropped) | 40.0 | 66.0 | 10 |" \
+            in text
+
+
 @pytest.mark.model
 def test_the_onnx_export_reads_as_the_torch_model(tmp_path, embedder):
     """The export itself (fp32) gives the torch logits; the product runs it quantized to int8."""

@@ -308,6 +308,10 @@ def write_card(info: dict, path: Path, weights: str) -> None:
                      for r in info["epoch_reports"])
     cfg = info["train_config"]
     a_, b_ = info["calibration"]
+    flags = f" --keyword-share {cfg['keyword_share']:g}" if cfg.get("keyword_share") else ""
+    kw = m.get("select_keyword_form")
+    kw_row = (f"\n| the same selection questions in keyword form (final interrogative dropped) "
+              f"| {kw['em']} | {kw['f1']} | {kw['questions']} |") if kw else ""
     text = f"""# Cross reader weights: `{weights}`
 
 `{info["encoder"]}` with its top {cfg["trainable"]} of 12 layers fine-tuned to read the question and a
@@ -339,7 +343,7 @@ from another paragraph, or another chunk of its paragraph, holding no answer str
 ## Command and seed
 
 ```bash
-python -m qa train-cross-reader --data ../shared/train --trial tests/data/cmrc2018_trial.json
+python -m qa train-cross-reader --data ../shared/train --trial tests/data/cmrc2018_trial.json{flags}
 ```
 
 Seed {cfg["seed"]}; configuration {json.dumps(cfg)}. Training took {info["train_minutes"]} minutes on
@@ -352,7 +356,7 @@ encoder).
 | --- | --- | --- | --- |
 | CMRC 2018 trial (held out) | {trial.get("em", "")} | {trial.get("f1", "")} | {trial.get("questions", "")} |
 | DRCD held-out paragraphs, traditional questions as asked | {drcd["em"]} | {drcd["f1"]} | {drcd["questions"]} |
-| CMRC 2018 train, held-out paragraphs (selection) | {sel["em"]} | {sel["f1"]} | {sel["questions"]} |
+| CMRC 2018 train, held-out paragraphs (selection) | {sel["em"]} | {sel["f1"]} | {sel["questions"]} |{kw_row}
 
 No-answer threshold {a["threshold"]} (margin of the best span over no answer), chosen on the selection
 paragraphs as for the head (`qa.reader.train.choose_threshold`): it answers {a["answered_gold"]:.0%} of
