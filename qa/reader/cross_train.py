@@ -1,4 +1,4 @@
-"""Training the cross reader (:mod:`qa.reader.cross`): ``python -m qa train-reader --cross``.
+"""Training the cross reader (:mod:`qa.reader.cross`): ``python -m qa train-cross-reader``.
 
 Data as for the head (:mod:`qa.reader.sets`): CMRC 2018 train (8% of its paragraphs held out
 for selection) and DRCD dev converted to simplified (the product folds every text to simplified
