@@ -186,10 +186,12 @@ def test_shipped_cross_reader_on_a_fixed_slice_of_the_trial_set(tmp_path, embedd
     assert report["f1"] >= CROSS_SLICE_F1 and report["em"] >= CROSS_SLICE_EM, report
 
 
-# Measured with the shipped cross reader (F1 71.3, EM 38.3 on these 120 questions, against the
-# head's 62.3 / 26.7); a little slack.
+# Measured with the shipped cross reader on these 120 questions, int8 as the product reads: F1 71.3,
+# EM 38.3 on an AVX2 machine without VNNI, F1 71.7, EM 34.2 on one with AVX-512 VNNI (its int8
+# kernels round differently, and one question is 0.8 EM); torch fp32 gives 68.7 / 31.7; the head
+# alone 62.3 / 26.7. The floors sit under both machines' int8 numbers and above the head's.
 CROSS_SLICE_F1 = 69.0
-CROSS_SLICE_EM = 35.0
+CROSS_SLICE_EM = 32.0
 
 
 @pytest.mark.model
