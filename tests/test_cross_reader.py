@@ -139,8 +139,19 @@ def test_the_card_gives_the_command_that_reproduces_the_weights(tmp_path):
         write_card({**info, "train_config": asdict(CrossConfig(keyword_share=share))}, card, "cross.safetensors")
         text = card.read_text(encoding="utf-8")
         assert ("--keyword-share 0.15" in text) is flag
+        assert "--epochs" not in text and "--seed" not in text  # at their defaults
         assert "| the same selection questions in keyword form (final interrogative dropped) | 40.0 | 66.0 | 10 |" \
             in text
+
+
+def test_the_card_command_carries_every_setting_changed_from_its_default():
+    from dataclasses import asdict
+
+    from qa.reader.cross_train import CrossConfig, command_flags
+
+    assert command_flags(asdict(CrossConfig())) == ""
+    assert command_flags(asdict(CrossConfig(seed=7, epochs=3, trainable=6, keyword_share=0.1))) == \
+        " --seed 7 --epochs 3 --trainable 6 --keyword-share 0.1"
 
 
 @pytest.mark.model

@@ -299,6 +299,18 @@ def run(data_dir: Path, trial: Path | None, out: Path, cfg: CrossConfig, encoder
     return info
 
 
+# the configuration ``train-cross-reader`` takes on its command line, and the flag for each
+_FLAGS = {"seed": "--seed", "epochs": "--epochs", "trainable": "--trainable", "keyword_share": "--keyword-share"}
+
+
+def command_flags(cfg: dict) -> str:
+    """The command-line flags that reproduce ``cfg`` (a :class:`CrossConfig` as a dict): one for
+    each setting the command takes that differs from its default."""
+    default = asdict(CrossConfig())
+    return "".join(f" {flag} {format(cfg[key], 'g') if isinstance(cfg[key], float) else cfg[key]}"
+                   for key, flag in _FLAGS.items() if key in cfg and cfg[key] != default[key])
+
+
 def write_card(info: dict, path: Path, weights: str) -> None:
     """The cross reader's card next to its weights: data and licences, command, seed, metrics."""
     m = info["metrics"]
@@ -308,7 +320,7 @@ def write_card(info: dict, path: Path, weights: str) -> None:
                      for r in info["epoch_reports"])
     cfg = info["train_config"]
     a_, b_ = info["calibration"]
-    flags = f" --keyword-share {cfg['keyword_share']:g}" if cfg.get("keyword_share") else ""
+    flags = command_flags(cfg)
     kw = m.get("select_keyword_form")
     kw_row = (f"\n| the same selection questions in keyword form (final interrogative dropped) "
               f"| {kw['em']} | {kw['f1']} | {kw['questions']} |") if kw else ""
