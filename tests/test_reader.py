@@ -210,7 +210,7 @@ def test_keyword_forms_are_cached_and_trained_on(tmp_path, embedder):
     job = Job(src, list(range(len(rs.questions))), src.negatives())
     examples = epoch_examples([job], random.Random(1), keyword_share=1.0)
     assert {x[1] for x in examples if x[4]} == {x[1] for x in examples} & set(src.keyword_rows)
-    cfg = TrainConfig(epochs=30, batch=8, lr=2e-3, max_steps=40, seed=7, keyword_share=0.5)
+    cfg = TrainConfig(epochs=30, batch=8, lr=2e-3, max_steps=40, seed=7, cross=False, keyword_share=0.5)
     _, losses, _ = train_head([job], cfg, embedder.state_dim, log_every=1000)
     assert np.mean(losses[-10:]) < 0.7 * np.mean(losses[:10])
 

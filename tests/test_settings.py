@@ -133,3 +133,22 @@ def test_a_busy_port_is_one_line_before_anything_else():
                              text=True, timeout=60)
     assert out.returncode == 2
     assert out.stderr.strip().splitlines() == [f"error: port {port} is in use; pass --port (or set QA_PORT)"]
+
+
+@pytest.mark.parametrize("command, config, fields", [
+    ("train-reader", "qa.reader.train:TrainConfig",
+     ["epochs", "members", "cross", "dim", "overlap", "joint", "joint_epochs", "keyword_share", "cut_share",
+      "overlap_dropout", "hide_share", "encoder"]),
+    ("train-cross-reader", "qa.reader.cross_train:CrossConfig", ["epochs", "trainable", "keyword_share"]),
+])
+def test_the_training_commands_default_to_their_configs_defaults(command, config, fields):
+    """The CLI repeats the training configs' defaults (importing them would load torch at start-up);
+    a default changed in one place only would make the command train something else than its card says."""
+    import importlib
+
+    from qa.cli import build_parser
+
+    module, _, name = config.partition(":")
+    defaults = getattr(importlib.import_module(module), name)()
+    args = build_parser().parse_args([command])
+    assert {f: getattr(args, f) for f in fields} == {f: getattr(defaults, f) for f in fields}

@@ -186,7 +186,7 @@ class TrainConfig:
     max_steps: int | None = None       # stop early (tests)
     dim: int = 128
     layers: int = 2
-    cross: bool = False
+    cross: bool = True                 # every head layer also attends over the question (as shipped)
     overlap: bool = True               # question-overlap features (chars.question_overlap)
     members: int = 3                   # heads in the ensemble, member i seeded ``seed + i``
     joint: int = 0                     # top encoder layers fine-tuned jointly in a second stage
