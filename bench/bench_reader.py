@@ -1,7 +1,7 @@
 """Question latency with the reader, split by stage, on the seed corpus (and optionally the CMRC trial).
 
     python bench/bench_reader.py [--questions tests/data/dev_qa.jsonl] [--repeat 3] [--confident none]
-                                 [--cross-reader off|fallback|on] [--hand-off none|SCORE] [--json]
+                                 [--cross-reader off|fallback|on] [--hand-off none|SCORE] [--gap none|GAP] [--json]
 
 Each question is asked ``repeat`` times after one warm-up round; the table gives p50/p95 of the
 whole answer and of each stage (analysis, encode = the question's single forward pass,
@@ -39,6 +39,7 @@ def main() -> int:
                     help="the scout's early-exit margin (default: the shipped one); none: read every story")
     ap.add_argument("--cross-reader", default=None, help="off, fallback or on (default: the product's)")
     ap.add_argument("--hand-off", default=None, help="Reader.hand_off (default: the shipped one); none: off")
+    ap.add_argument("--gap", default=None, help="Reader.hand_off_gap (default: the shipped one); none: off")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     lines = args.questions.read_text(encoding="utf-8").splitlines()
@@ -51,6 +52,8 @@ def main() -> int:
             reader.confident = None if args.confident.lower() == "none" else float(args.confident)
         if args.hand_off is not None:
             reader.hand_off = None if args.hand_off.lower() == "none" else float(args.hand_off)
+        if args.gap is not None:
+            reader.hand_off_gap = None if args.gap.lower() == "none" else float(args.gap)
         for q in questions:  # warm-up: jieba dictionaries, layouts, allocator
             pipe.answer(q)
         latency = latency_by_stage([pipe.answer(q) for _ in range(args.repeat) for q in questions])
@@ -58,6 +61,7 @@ def main() -> int:
     total = latency.pop("total")
     out = {"questions": len(questions), "repeat": args.repeat, "confident": confident,
            "cross_reader": str(pipe.settings.cross_reader), "hand_off": reader.hand_off,
+           "hand_off_gap": reader.hand_off_gap,
            "total_ms": {"p50": total[0], "p95": total[1]},
            "stages_ms": {k: {"p50": v[0], "p95": v[1]} for k, v in latency.items()}}
     out["reader_adds_ms_p50"] = out["stages_ms"].get("read", {}).get("p50", 0.0)

@@ -1,6 +1,6 @@
 """After a hand-off, both readers' logits fused (``Reader.fuse``) against the surer answer.
 
-    python bench/fusion.py [--variants none,fused,either,either:0.7] [--hand-offs 0.5,0.6] [--keyword-forms]
+    python bench/fusion.py [--variants none,fused,either,either:0.7] [--hand-offs 0.5,0.6] [--keyword-forms] [--gap G]
                            [--data ../shared/train] [--limit N] [--squad FILE] [--json FILE]
 
 The whole product, open domain, the default readers (the head leading, the cross reader after a
@@ -42,6 +42,8 @@ def main() -> int:
     ap.add_argument("--json", type=Path, default=None, help="also write the per-question rows here")
     ap.add_argument("--keyword-forms", action="store_true", help="ask the questions that have one in keyword form")
     ap.add_argument("--hand-offs", default=None, help="hand-off scores to ask each variant at, comma-separated")
+    ap.add_argument("--gap", type=float, default=None,
+                    help="Reader.hand_off_gap for every variant (default: the shipped one)")
     args = ap.parse_args()
     data = json.loads(args.squad.read_text(encoding="utf-8")) if args.squad else selection_squad(args.data)
     stories, questions = squad_stories(data)
@@ -56,6 +58,8 @@ def main() -> int:
         write_stories_file(stories, Path(tmp) / "corpus")
         pipe = Pipeline(Settings(corpus=Path(tmp) / "corpus", index=Path(tmp) / "index"), progress=False)
         reader = pipe.answerer.reader
+        if args.gap is not None:
+            reader.hand_off_gap = args.gap
         asked = (args.squad.name if args.squad else "selection") + (" (keyword forms)" if args.keyword_forms else "")
         print(f"{len(questions)} {asked} questions, open domain")
         print(f"{'fuse':>15s} {'EM':>5s} {'F1':>5s} {'first cit.':>10s} {'answered':>8s} {'changed':>7s}")

@@ -644,7 +644,7 @@ def test_when_the_leading_reader_declines_the_other_reads_and_answers_only_past_
     def reader(lead, head_threshold, cross_margin, cross_threshold=1.0):
         r = Reader(head, threshold=head_threshold, calibration=(1.0, 0.0),
                    cross=_FakeCross(cross_margin, cross_threshold), lead=lead)
-        r.hand_off = None  # only a decline hands over (the next test: a low score)
+        r.hand_off = r.hand_off_gap = None  # only a decline hands over (the next tests: a low score, a close one)
         r.fuse = None  # one reader's spans or the other's (the last test: fused)
         return r
 
@@ -698,7 +698,7 @@ def test_the_head_leads_as_it_reads_alone_and_the_cross_reader_reads_around_its_
         for confident in (None, -np.inf, 0.0):
             alone = Reader(head, threshold=-1e6)
             led = Reader(head, threshold=-1e6, cross=_FakeCross(3.0), lead="head")
-            led.hand_off = None
+            led.hand_off = led.hand_off_gap = None
             alone.confident = led.confident = confident
             want = alone.read(pairs[:n], texts[:n], k=2, first=first)
             got = led.read(pairs[:n], texts[:n], k=2, first=first)
@@ -740,6 +740,7 @@ def test_below_the_hand_off_score_the_cross_reader_reads_although_the_head_answe
         r = Reader(head, threshold=-1e6, cross=_FakeCross(cross_margin), lead="head")
         assert r.hand_off == HAND_OFF and Reader(head, cross=_FakeCross(1.0)).hand_off is None  # cross leads: none
         r.hand_off = hand_off  # set here whatever HAND_OFF ships
+        r.hand_off_gap = None  # a low score alone hands over (the next test: a close runner-up)
         r.arbitrate = False  # the second reader's answer wins (the next test: the surer one)
         r.fuse = None  # not fused (the last test)
         return r
@@ -751,6 +752,43 @@ def test_below_the_hand_off_score_the_cross_reader_reads_although_the_head_answe
     assert _where(declines.read(pairs, texts, k=1)) == _where(alone) and declines.cross.read == declines.keep
     sure = reader(3.0, best - 1e-6)  # at or above: not read
     assert _where(sure.read(pairs, texts, k=1)) == _where(alone) and sure.cross.read == 0
+
+
+def test_a_close_runner_up_hands_a_sure_head_answer_to_the_cross_reader():
+    """With ``hand_off_gap`` (the twenty-seventh round), a head answer at or above ``hand_off`` is
+    still read by the cross reader when the head's best *other* answer (a span whose text neither
+    holds nor is held by the best's) scores within the gap of it; with a wider margin, or with the
+    gap off, the cross reader does not read."""
+    import torch
+
+    from qa.reader.decode import MAX_ANSWER_CHARS
+    from qa.reader.model import Ensemble, ReaderHead
+    from qa.reader.reader import HAND_OFF_GAP, Reader
+
+    torch.manual_seed(5)
+    head = Ensemble([ReaderHead(dim=16, heads=2, layers=1, cross=True, overlap=True) for _ in range(3)])
+    pairs, texts = _random_pairs(5, seed=6)
+    alone = Reader(head, threshold=-1e6).read(pairs, texts, k=1)
+
+    def reader(gap):
+        r = Reader(head, threshold=-1e6, cross=_FakeCross(3.0), lead="head")
+        assert r.hand_off_gap == HAND_OFF_GAP and Reader(head, cross=_FakeCross(1.0)).hand_off_gap is None
+        r.hand_off, r.hand_off_gap, r.arbitrate, r.fuse = 0.0, gap, False, None  # the cross reader's answer wins
+        return r
+
+    probe = reader(None)
+    gap = alone[0].score - probe._runner_up(alone, probe.scores([pairs[i] for i in range(5)]), list(range(5)),
+                                            pairs, texts, MAX_ANSWER_CHARS)
+    best = texts[alone[0].passage][alone[0].start:alone[0].end]
+    assert 0 <= gap <= alone[0].score
+    assert any(t and t not in best and best not in t for t in (texts[s.passage][s.start:s.end] for s in alone[1:]))
+    off = reader(None)
+    assert _where(off.read(pairs, texts, k=1)) == _where(alone) and off.cross.read == 0
+    wide = reader(gap - 1e-6)  # the runner-up is further than the gap: the head's answer stands
+    assert _where(wide.read(pairs, texts, k=1)) == _where(alone) and wide.cross.read == 0
+    close = reader(gap + 1e-6)  # within it: the cross reader reads, and here answers
+    spans = close.read(pairs, texts, k=1)
+    assert close.cross.read == close.keep and (spans[0].start, spans[0].end) == (1, 3)
 
 
 def test_after_a_hand_off_both_answers_compete_by_calibrated_score():

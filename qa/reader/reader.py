@@ -19,8 +19,9 @@ when its best span beats its own threshold. When it declines, the other reads th
 and answers if its best span beats *its* threshold; the question is declined only when both
 decline (the fourteenth round: each catches answers the other misses). The head leads by default,
 so the cross reader costs time only on the questions the head declines or answers with a
-calibrated score under :data:`HAND_OFF`; when both answer, the surer answer by calibrated score
-stands (:data:`ARBITRATE`, the seventeenth round). With :attr:`Reader.fuse` (off by default:
+calibrated score under :data:`HAND_OFF`, or whose best other answer scores within
+:data:`HAND_OFF_GAP` of its best (the twenty-seventh round); when both answer, the surer answer by
+calibrated score stands (:data:`ARBITRATE`, the seventeenth round). With :attr:`Reader.fuse` (off by default:
 :data:`FUSE`, the nineteenth and twentieth rounds) both readers' character logits are fused after
 a hand-off instead, on the calibrated scale, the head weighing :data:`FUSE_WEIGHT`.
 ``--cross-reader on`` lets the cross reader lead.
@@ -62,6 +63,11 @@ CONFIDENT: float | None = 0.0
 # (README, seventeenth round; the fifteenth round's 0.45 without it cost the headline question
 # its attendees)
 HAND_OFF: float | None = 0.5
+# with the head leading and answering at HAND_OFF or more, the cross reader reads too when the
+# head's best other answer scores within this much of its best (Reader._runner_up); None: never.
+# 0.1, fixed by a rule before its numbers: selection F1 67.1 -> 68.0, first citation 0.870 -> 0.874,
+# read stage 25.3 -> 35.7 ms p50 (bench/reader_rounds.md, twenty-seventh round)
+HAND_OFF_GAP: float | None = 0.1
 # when both readers answer (after a hand-off), the answer with the higher calibrated score (True);
 # False: the cross reader's whenever it beats its own threshold (the fifteenth round's rule)
 ARBITRATE = True
@@ -121,6 +127,9 @@ class Reader:
         # the lead's calibrated score under which the second reader reads although the lead answers
         # (None: only when it declines)
         self.hand_off: float | None = HAND_OFF if self.second == "cross" else None
+        # when the head leads and answers: the cross reader also reads when the head's best other
+        # answer (:meth:`_runner_up`) scores within this much of its best (None: never)
+        self.hand_off_gap: float | None = HAND_OFF_GAP if self.second == "cross" else None
         # when both readers answer (after a hand-off), the answer with the higher calibrated score;
         # False: the second reader's
         self.arbitrate: bool = ARBITRATE
@@ -248,7 +257,8 @@ class Reader:
         (:meth:`_scout`). A single head without the cross reader has no scout and reads every pair.
 
         With the cross reader, :attr:`lead` answers; when its best span misses :attr:`threshold`
-        (or its calibrated score is below :attr:`hand_off`, when that is set), :attr:`second`
+        (or its calibrated score is below :attr:`hand_off`, when that is set, or, with the head
+        leading, its best other answer scores within :attr:`hand_off_gap` of it), :attr:`second`
         reads the ``keep`` pairs the scout ranks best among those it read (after an early exit,
         the best story's only), and its spans answer if the best beats :attr:`second_threshold`
         (margins shifted onto the lead's scale, scores its own); else the lead's spans stand. When
@@ -271,7 +281,10 @@ class Reader:
         # span while answerability.RETRIEVAL_PRIOR is 0) with a score of at least ``hand_off``, or
         # there is nobody after it
         answers = bool(spans) and spans[0].margin >= self.threshold
-        if self.second is None or (answers and (self.hand_off is None or spans[0].score >= self.hand_off)):
+        sure = answers and (self.hand_off is None or spans[0].score >= self.hand_off)
+        if sure and self.hand_off_gap is not None and self.lead == "head":
+            sure = spans[0].score - self._runner_up(spans, head, order, pairs, texts, max_chars) >= self.hand_off_gap
+        if self.second is None or sure:
             return spans
         if self.second == "cross":
             if scout is None:  # the head read every pair (``order`` is all of them): its best spans
@@ -296,6 +309,26 @@ class Reader:
         if not spans or second_answers:
             return shifted
         return spans  # the second declines: the lead's spans (an answer if they beat its threshold)
+
+    def _runner_up(self, spans: list[ReadSpan], scored, order, pairs, texts, max_chars) -> float:
+        """The calibrated score of the lead's best other answer: the best span whose text neither
+        holds nor is held by the best one's, among the best span of every other pair read and the
+        best spans before and after the best one in its own pair (0 when there is none)."""
+        best = spans[0]
+        text = texts[best.passage][best.start:best.end]
+
+        def other(t: str) -> bool:
+            return bool(t) and t not in text and text not in t
+
+        scores = [r.score for r in spans[1:] if other(texts[r.passage][r.start:r.end])]
+        s, e, null = scored[order.index(best.passage)]
+        valid = pairs[best.passage].layout.valid
+        at = np.arange(len(valid))
+        for side in (at < best.start, at >= best.end):
+            for a, b, margin in best_spans(s, e, null, valid & side, texts[best.passage], max_chars, 1):
+                if other(texts[best.passage][a:b]):
+                    scores.append(_probability(margin, self.calibration))
+        return max(scores, default=0.0)
 
     def _kept(self, found: list, n: int | None = None) -> list[int]:
         """The ``n`` (default ``keep``) pairs where the scout found its best spans, in input order."""
