@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from measure import latency_by_stage  # noqa: E402  (bench/measure.py)
+from measure import latency_by_stage, optional_float  # noqa: E402  (bench/measure.py)
 
 from qa.pipeline import Pipeline  # noqa: E402
 from qa.settings import Settings  # noqa: E402
@@ -49,11 +49,11 @@ def main() -> int:
                                           "cross_reader": args.cross_reader}), progress=False)
         reader = pipe.answerer.reader
         if args.confident is not None:
-            reader.confident = None if args.confident.lower() == "none" else float(args.confident)
+            reader.confident = optional_float(args.confident)
         if args.hand_off is not None:
-            reader.hand_off = None if args.hand_off.lower() == "none" else float(args.hand_off)
+            reader.hand_off = optional_float(args.hand_off)
         if args.gap is not None:
-            reader.hand_off_gap = None if args.gap.lower() == "none" else float(args.gap)
+            reader.hand_off_gap = optional_float(args.gap)
         for q in questions:  # warm-up: jieba dictionaries, layouts, allocator
             pipe.answer(q)
         latency = latency_by_stage([pipe.answer(q) for _ in range(args.repeat) for q in questions])

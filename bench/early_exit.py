@@ -95,7 +95,7 @@ def seed_files(paths: list[Path], cross_reader: str) -> None:
                 reader.confident = confident
                 reports.append(eval_dev(pipe.answer, pipe.index, path))
             changed = sum(a["answer"] != b["answer"] for a, b in zip(reports[0].rows, reports[1].rows, strict=True))
-            right = [r.answer_hit + r.declined for r in reports]
+            right = [r.right for r in reports]
             shown = [f"{n}/{r.n} ({r.answer_hit}/{r.answerable}, {r.declined}/{r.unanswerable})"
                      for n, r in zip(right, reports, strict=True)]
             print(f"{path.name:24s} {shown[0]:>22s} {shown[1]:>22s} {changed:7d}", flush=True)

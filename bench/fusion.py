@@ -1,7 +1,7 @@
 """After a hand-off, both readers' logits fused (``Reader.fuse``) against the surer answer.
 
-    python bench/fusion.py [--variants none,fused,either,either:0.7] [--hand-offs 0.5,0.6] [--keyword-forms] [--gap G]
-                           [--data ../shared/train] [--limit N] [--squad FILE] [--json FILE]
+    python bench/fusion.py [--variants none,fused,either,either:0.7] [--hand-offs 0.5,0.6] [--keyword-forms]
+                           [--gap none|G] [--data ../shared/train] [--limit N] [--squad FILE] [--json FILE]
 
 The whole product, open domain, the default readers (the head leading, the cross reader after a
 hand-off), on CMRC 2018 train's held-out selection paragraphs indexed as stories (a development
@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from cross_window import scored, selection_squad  # noqa: E402  (bench/cross_window.py)
+from measure import optional_float  # noqa: E402  (bench/measure.py)
 
 from qa.evaluate import squad_stories, write_stories_file  # noqa: E402
 from qa.pipeline import Pipeline  # noqa: E402
@@ -42,8 +43,8 @@ def main() -> int:
     ap.add_argument("--json", type=Path, default=None, help="also write the per-question rows here")
     ap.add_argument("--keyword-forms", action="store_true", help="ask the questions that have one in keyword form")
     ap.add_argument("--hand-offs", default=None, help="hand-off scores to ask each variant at, comma-separated")
-    ap.add_argument("--gap", type=float, default=None,
-                    help="Reader.hand_off_gap for every variant (default: the shipped one)")
+    ap.add_argument("--gap", default=None,
+                    help="Reader.hand_off_gap for every variant (default: the shipped one); none: off")
     args = ap.parse_args()
     data = json.loads(args.squad.read_text(encoding="utf-8")) if args.squad else selection_squad(args.data)
     stories, questions = squad_stories(data)
@@ -59,7 +60,7 @@ def main() -> int:
         pipe = Pipeline(Settings(corpus=Path(tmp) / "corpus", index=Path(tmp) / "index"), progress=False)
         reader = pipe.answerer.reader
         if args.gap is not None:
-            reader.hand_off_gap = args.gap
+            reader.hand_off_gap = optional_float(args.gap)
         asked = (args.squad.name if args.squad else "selection") + (" (keyword forms)" if args.keyword_forms else "")
         print(f"{len(questions)} {asked} questions, open domain")
         print(f"{'fuse':>15s} {'EM':>5s} {'F1':>5s} {'first cit.':>10s} {'answered':>8s} {'changed':>7s}")

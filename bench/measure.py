@@ -1,4 +1,5 @@
-"""What the benchmark scripts measure alike: a process's memory and question time by stage."""
+"""What the benchmark scripts measure alike: a process's memory and question time by stage; and the
+way they read an optional setting."""
 
 from __future__ import annotations
 
@@ -7,6 +8,11 @@ from pathlib import Path
 from qa.evaluate import percentile
 
 STAGES = ("analysis", "encode", "bm25", "dense", "fusion", "read", "citations")
+
+
+def optional_float(text: str) -> float | None:
+    """A setting given on a bench command line: a number, or "none" for off (None)."""
+    return None if text.lower() == "none" else float(text)
 
 
 def rss_mb(key: str = "VmHWM", pid: int | str = "self") -> float:

@@ -28,11 +28,6 @@ FILES = ("absent", "blind", "cross", "crosslingual", "dev", "everyday", "fresh",
          "paraphrase", "sentence", "when")
 
 
-def score(report) -> tuple[int, int]:
-    """(right, asked): answerable questions answered right plus unanswerable ones declined."""
-    return report.answer_hit + report.declined, report.n
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--files", default=",".join(FILES), help="file names without _qa.jsonl, comma-separated")
@@ -43,10 +38,9 @@ def main() -> int:
     rows = {}
     for name in args.files.split(","):
         report = eval_dev(pipe.answer, pipe.index, ROOT / "tests" / "data" / f"{name}_qa.jsonl")
-        right, n = score(report)
-        total, asked = total + right, asked + n
+        total, asked = total + report.right, asked + report.n
         rows[name] = report.rows
-        print(f"{name:>13s} {right:3d}/{n:<3d} (answered right {report.answer_hit}/{report.answerable}, "
+        print(f"{name:>13s} {report.right:3d}/{report.n:<3d} (answered right {report.answer_hit}/{report.answerable}, "
               f"declined {report.declined}/{report.unanswerable})", flush=True)
     print(f"{'total':>13s} {total:3d}/{asked}")
     if args.json:

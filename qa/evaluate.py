@@ -27,6 +27,11 @@ class DevReport:
     latencies: list[float] = field(default_factory=list)
     rows: list[dict] = field(default_factory=list)
 
+    @property
+    def right(self) -> int:
+        """Answerable questions answered right plus unanswerable ones declined."""
+        return self.answer_hit + self.declined
+
     def summary(self) -> dict:
         a = self.answerable or 1
         return {
