@@ -75,7 +75,7 @@ def read_ms(pipe: Pipeline, questions: list[str], repeat: int = 3) -> list[float
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--configs", default="2x320,1x320,1x160,1x128,1x96,2x128,2x96")
-    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "train")
+    ap.add_argument("--data", type=Path, default=sets.default_folder())
     ap.add_argument("--limit", type=int, default=None, help="ask only the first N selection questions")
     args = ap.parse_args()
     configs = [tuple(int(x) for x in c.split("x")) for c in args.configs.split(",")]

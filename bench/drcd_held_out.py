@@ -23,7 +23,7 @@ from qa.settings import Settings  # noqa: E402
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, default=Path("../shared/train"))
+    ap.add_argument("--data", type=Path, default=sets.default_folder())
     ap.add_argument("--cross-reader", default="fallback", help="off (the head alone), fallback or on")
     args = ap.parse_args()
     rs, src, reader = gold_reading(args.data / "drcd_dev.json", Settings(cross_reader=args.cross_reader))

@@ -15,7 +15,7 @@ from qa.reader.train import PairSource
 def parser(doc: str) -> argparse.ArgumentParser:
     """``--data``, ``--cache`` and ``--reader``, described by the first line of ``doc``."""
     ap = argparse.ArgumentParser(description=doc.splitlines()[0])
-    ap.add_argument("--data", type=Path, default=Path("../shared/train"))
+    ap.add_argument("--data", type=Path, default=sets.default_folder())
     ap.add_argument("--cache", type=Path, default=Path.home() / ".cache/qa-news/reader-features")
     ap.add_argument("--reader", type=Path, default=None, help="weights file (default: the shipped one)")
     return ap

@@ -239,8 +239,10 @@ def bm25_million(data: Path, total: int) -> dict:
 
 
 def main() -> int:
+    from qa.reader.sets import default_folder
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "train")
+    ap.add_argument("--data", type=Path, default=default_folder())
     ap.add_argument("--chunks", type=int, default=100_000)
     ap.add_argument("--questions", type=int, default=200)
     ap.add_argument("--bm25-only", type=int, help="only BM25 at this many chunks (run in its own process)")

@@ -97,33 +97,37 @@ class Answerer:
         vectors, states = self.embedder.queries_with_states([q.norm])
         self._laps.lap("encode")
         hits = retrieve(self.index, vectors[0], q, self.fusion, laps=self._laps)
-        read_q, read_states = q, states[0]
+        read_q, read_states, passages = q, states[0], None
         if q.english:
-            hits, read_q, read_states = self._in_stories_words(q, hits, read_states)
-        result = self._answer_from(q, hits, read_q, read_states)
+            hits, read_q, read_states, passages = self._in_stories_words(q, hits, read_states)
+        result = self._answer_from(q, hits, read_q, read_states, passages)
         result.retrieved = [h.story.id for h in hits]
         return result
 
     def _in_stories_words(self, q: Question, hits: list[StoryHit], q_states):
         """An English question written in the Chinese words of the chunks first retrieved for it
         (``qa.gloss``), retrieved again and read in those words (README, sixteenth round): (hits,
-        the question read, its token states). Unchanged when nothing could be glossed."""
-        context = "\n".join(fold(p.text) for p in evidence.passages(self.index, hits))
+        the question read, its token states, and the passages of the hits when they are unchanged,
+        so they are not gathered twice). Unchanged when nothing could be glossed."""
+        passages = evidence.passages(self.index, hits)
+        context = "\n".join(fold(p.text) for p in passages)
         tokenizer = self.index.tokenizer
         text = gloss(q.norm, context, tokenizer.frequency, tokenizer)
         if text is None:
             self._laps.lap("gloss")
-            return hits, q, q_states
+            return hits, q, q_states, passages
         q.read_as = text
         glossed = analyze(text, tokenizer)
         vectors, states = self.embedder.queries_with_states([glossed.norm])
         hits = retrieve(self.index, vectors[0], glossed, self.fusion)
         self._laps.lap("gloss")  # the gloss, its forward pass and the second retrieval
-        return hits, glossed, states[0]
+        return hits, glossed, states[0], None
 
-    def _answer_from(self, q: Question, hits: list[StoryHit], read_q: Question, read_states) -> Answer:
+    def _answer_from(self, q: Question, hits: list[StoryHit], read_q: Question, read_states,
+                     passages: list | None = None) -> Answer:
         """The answer to ``q`` from ``hits``; the reader reads ``read_q`` (``q``, or an English
-        question in the stories' words) with its token states."""
+        question in the stories' words) with its token states. ``passages``: those of ``hits``,
+        when already gathered."""
         none = Answer(q.text, "", False, q.type, reason="not_found", related=self._related(hits))
         decline = answerability.unmet_constraint(q, hits, self.known_names)
         if decline:
@@ -133,7 +137,8 @@ class Answerer:
             found = self._byline(q, hits)
             if found:
                 return found
-        passages = evidence.passages(self.index, hits)
+        if passages is None:
+            passages = evidence.passages(self.index, hits)
         if not passages:
             none.reason = "no_evidence"
             return none

@@ -12,6 +12,7 @@ from .corpus import read_corpus
 from .logs import configure as configure_logging
 from .pipeline import Pipeline
 from .prompts import load_prompts
+from .reader import sets
 from .render import answer_json, citation_url, read_as_text, reply_text
 from .settings import ENCODERS, SettingError, Settings
 
@@ -98,8 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _command(sub, "train-reader", "Train the reader (seeded) on CMRC 2018 train and DRCD dev",
                  "qa train-reader --data ../shared/train --trial tests/data/cmrc2018_trial.json")
-    p.add_argument("--data", type=Path, default=Path("../shared/train"),
-                   help="folder with cmrc2018_train.json and drcd_dev.json (default: ../shared/train)")
+    p.add_argument("--data", type=Path, default=sets.default_folder(),
+                   help="folder with cmrc2018_train.json and drcd_dev.json "
+                        "(default: $QA_TRAIN_DATA, else ../shared/train)")
     p.add_argument("--trial", type=Path, help="CMRC 2018 trial set, measured (never trained on)")
     p.add_argument("--out", type=Path, help="weights file (default: the shipped qa/reader/weights/reader.safetensors)")
     p.add_argument("--cache", type=Path, help="feature cache (default: ~/.cache/qa-news/reader-features)")
@@ -141,8 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = _command(sub, "train-cross-reader", "Train the cross reader (seeded): the encoder's top layers "
                  "fine-tuned to read question and passage together",
                  "qa train-cross-reader --data ../shared/train --trial tests/data/cmrc2018_trial.json")
-    p.add_argument("--data", type=Path, default=Path("../shared/train"),
-                   help="folder with cmrc2018_train.json and drcd_dev.json (default: ../shared/train)")
+    p.add_argument("--data", type=Path, default=sets.default_folder(),
+                   help="folder with cmrc2018_train.json and drcd_dev.json "
+                        "(default: $QA_TRAIN_DATA, else ../shared/train)")
     p.add_argument("--trial", type=Path, help="CMRC 2018 trial set, measured (never trained on)")
     p.add_argument("--out", type=Path, help="weights file (default: the shipped qa/reader/weights/cross.safetensors)")
     p.add_argument("--epochs", type=int, default=2, help="epochs (default: 2)")
@@ -233,7 +236,6 @@ def cmd_train_reader(args: argparse.Namespace, settings: Settings) -> int:
     import torch
 
     from .embedder import Embedder
-    from .reader import sets
     from .reader.reader import WEIGHTS
     from .reader.train import TrainConfig, run
 

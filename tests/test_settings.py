@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -152,3 +153,16 @@ def test_the_training_commands_default_to_their_configs_defaults(command, config
     defaults = getattr(importlib.import_module(module), name)()
     args = build_parser().parse_args([command])
     assert {f: getattr(args, f) for f in fields} == {f: getattr(defaults, f) for f in fields}
+
+
+@pytest.mark.parametrize("command", ["train-reader", "train-cross-reader"])
+def test_the_training_data_folder_comes_from_the_environment_when_not_given(command, monkeypatch, tmp_path):
+    """One default for every command and bench script that reads the training sets
+    (``qa.reader.sets.default_folder``), so a clone outside the usual layout needs one variable."""
+    from qa.cli import build_parser
+
+    monkeypatch.delenv("QA_TRAIN_DATA", raising=False)
+    assert build_parser().parse_args([command]).data == Path("../shared/train")
+    monkeypatch.setenv("QA_TRAIN_DATA", str(tmp_path))
+    assert build_parser().parse_args([command]).data == tmp_path
+    assert build_parser().parse_args([command, "--data", "elsewhere"]).data == Path("elsewhere")
