@@ -21,6 +21,18 @@ def _add_corpus_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--corpus", type=Path, help="corpus folder (default: $QA_CORPUS or ./corpus)")
 
 
+def _add_training_options(p: argparse.ArgumentParser, weights: str) -> None:
+    """What both training commands take: the data, the trial set reported on, where the weights
+    go, the seed and the threads."""
+    p.add_argument("--data", type=Path, default=sets.default_folder(),
+                   help="folder with cmrc2018_train.json and drcd_dev.json "
+                        "(default: $QA_TRAIN_DATA, else ../shared/train)")
+    p.add_argument("--trial", type=Path, help="CMRC 2018 trial set, measured (never trained on)")
+    p.add_argument("--out", type=Path, help=f"weights file (default: the shipped qa/reader/weights/{weights})")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
+
+
 CROSS_READER_HELP = ("the cross reader: off (the head alone), fallback (it reads when the head declines or is "
                      "unsure), on (it answers, the head when it declines) or a weights file "
                      "(default: $QA_CROSS_READER or fallback)")
@@ -99,11 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _command(sub, "train-reader", "Train the reader (seeded) on CMRC 2018 train and DRCD dev",
                  "qa train-reader --data ../shared/train --trial tests/data/cmrc2018_trial.json")
-    p.add_argument("--data", type=Path, default=sets.default_folder(),
-                   help="folder with cmrc2018_train.json and drcd_dev.json "
-                        "(default: $QA_TRAIN_DATA, else ../shared/train)")
-    p.add_argument("--trial", type=Path, help="CMRC 2018 trial set, measured (never trained on)")
-    p.add_argument("--out", type=Path, help="weights file (default: the shipped qa/reader/weights/reader.safetensors)")
+    _add_training_options(p, "reader.safetensors")
     p.add_argument("--cache", type=Path, help="feature cache (default: ~/.cache/qa-news/reader-features)")
     p.add_argument("--epochs", type=int, default=6, help="stage 1 epochs: the head alone (default: 6)")
     p.add_argument("--members", type=int, default=3,
@@ -136,25 +144,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--encoder", default="torch", choices=ENCODERS,
                    help="how the encoder runs for the training features (default: torch, fp32; heads trained "
                         "on onnx-int8 states learned worse, see the README)")
-    p.add_argument("--seed", type=int)
-    p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     p.set_defaults(func=cmd_train_reader, needs_corpus=False)
 
     p = _command(sub, "train-cross-reader", "Train the cross reader (seeded): the encoder's top layers "
                  "fine-tuned to read question and passage together",
                  "qa train-cross-reader --data ../shared/train --trial tests/data/cmrc2018_trial.json")
-    p.add_argument("--data", type=Path, default=sets.default_folder(),
-                   help="folder with cmrc2018_train.json and drcd_dev.json "
-                        "(default: $QA_TRAIN_DATA, else ../shared/train)")
-    p.add_argument("--trial", type=Path, help="CMRC 2018 trial set, measured (never trained on)")
-    p.add_argument("--out", type=Path, help="weights file (default: the shipped qa/reader/weights/cross.safetensors)")
+    _add_training_options(p, "cross.safetensors")
     p.add_argument("--epochs", type=int, default=2, help="epochs (default: 2)")
     p.add_argument("--trainable", type=int, default=8, help="top encoder layers fine-tuned (default: 8 of 12)")
     p.add_argument("--keyword-share", type=float, default=0.0,
                    help="chance, per epoch, that a question ending in its interrogative is read in keyword form, "
                         "as train-reader's (default: 0, as the shipped cross reader was trained)")
-    p.add_argument("--seed", type=int)
-    p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     p.set_defaults(func=cmd_train_cross_reader, needs_corpus=False)
 
     p = _command(sub, "eval-reader", "EM and F1 of the readers alone (no retrieval) on each question's gold paragraph",
