@@ -26,7 +26,7 @@ from measure import latency_by_stage  # noqa: E402  (bench/measure.py)
 from qa.evaluate import exact_match, f1_score, squad_stories, write_stories_file  # noqa: E402
 from qa.pipeline import Pipeline  # noqa: E402
 from qa.reader import sets  # noqa: E402
-from qa.settings import Settings  # noqa: E402
+from qa.settings import Settings, train_data  # noqa: E402
 
 
 def selection_squad(data: Path) -> dict:
@@ -75,7 +75,7 @@ def read_ms(pipe: Pipeline, questions: list[str], repeat: int = 3) -> list[float
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--configs", default="2x320,1x320,1x160,1x128,1x96,2x128,2x96")
-    ap.add_argument("--data", type=Path, default=sets.default_folder())
+    ap.add_argument("--data", type=Path, default=train_data())
     ap.add_argument("--limit", type=int, default=None, help="ask only the first N selection questions")
     args = ap.parse_args()
     configs = [tuple(int(x) for x in c.split("x")) for c in args.configs.split(",")]

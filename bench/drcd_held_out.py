@@ -18,12 +18,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from qa.cli import gold_reading  # noqa: E402
 from qa.reader import sets  # noqa: E402
 from qa.reader.train import read_gold  # noqa: E402
-from qa.settings import Settings  # noqa: E402
+from qa.settings import Settings, train_data  # noqa: E402
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, default=sets.default_folder())
+    ap.add_argument("--data", type=Path, default=train_data())
     ap.add_argument("--cross-reader", default="fallback", help="off (the head alone), fallback or on")
     args = ap.parse_args()
     rs, src, reader = gold_reading(args.data / "drcd_dev.json", Settings(cross_reader=args.cross_reader))

@@ -36,9 +36,8 @@ from cross_window import read_ms, scored, selection_squad  # noqa: E402  (bench/
 
 from qa.evaluate import eval_dev, squad_stories, write_stories_file  # noqa: E402
 from qa.pipeline import Pipeline  # noqa: E402
-from qa.reader import sets  # noqa: E402
 from qa.reader.reader import CONFIDENT, best_margin  # noqa: E402
-from qa.settings import Settings  # noqa: E402
+from qa.settings import Settings, train_data  # noqa: E402
 
 
 def both_ways(pipe: Pipeline, questions: list[dict]) -> list[dict]:
@@ -109,7 +108,7 @@ def seed_files(paths: list[Path], cross_reader: str) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--grid", default="0,2,4,6,8,10,12,14,16,18,20")
-    ap.add_argument("--data", type=Path, default=sets.default_folder())
+    ap.add_argument("--data", type=Path, default=train_data())
     ap.add_argument("--limit", type=int, default=None, help="ask only the first N selection questions")
     ap.add_argument("--squad", type=Path, default=None, help="a SQuAD-format file instead of the selection paragraphs")
     ap.add_argument("--cross-reader", default="off", help="off (the head alone), fallback or on (qa ask's choices)")

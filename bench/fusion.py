@@ -30,15 +30,14 @@ from measure import optional_float  # noqa: E402  (bench/measure.py)
 
 from qa.evaluate import squad_stories, write_stories_file  # noqa: E402
 from qa.pipeline import Pipeline  # noqa: E402
-from qa.reader import sets  # noqa: E402
 from qa.reader.keywords import keyword_form  # noqa: E402
-from qa.settings import Settings  # noqa: E402
+from qa.settings import Settings, train_data  # noqa: E402
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--variants", default="none,fused,either")
-    ap.add_argument("--data", type=Path, default=sets.default_folder())
+    ap.add_argument("--data", type=Path, default=train_data())
     ap.add_argument("--limit", type=int, default=None, help="ask only the first N questions")
     ap.add_argument("--squad", type=Path, default=None, help="a SQuAD-format file instead of the selection paragraphs")
     ap.add_argument("--json", type=Path, default=None, help="also write the per-question rows here")

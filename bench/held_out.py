@@ -10,12 +10,13 @@ from pathlib import Path
 from qa.reader import sets
 from qa.reader.features import cached_features
 from qa.reader.train import PairSource
+from qa.settings import train_data
 
 
 def parser(doc: str) -> argparse.ArgumentParser:
     """``--data``, ``--cache`` and ``--reader``, described by the first line of ``doc``."""
     ap = argparse.ArgumentParser(description=doc.splitlines()[0])
-    ap.add_argument("--data", type=Path, default=sets.default_folder())
+    ap.add_argument("--data", type=Path, default=train_data())
     ap.add_argument("--cache", type=Path, default=Path.home() / ".cache/qa-news/reader-features")
     ap.add_argument("--reader", type=Path, default=None, help="weights file (default: the shipped one)")
     return ap

@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 from measure import latency_by_stage, p50_p95, rss_mb  # noqa: E402  (bench/measure.py)
 
 from qa.evaluate import percentile  # noqa: E402
+from qa.settings import train_data  # noqa: E402
 
 NOISE = 0.01
 
@@ -239,10 +240,8 @@ def bm25_million(data: Path, total: int) -> dict:
 
 
 def main() -> int:
-    from qa.reader.sets import default_folder
-
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, default=default_folder())
+    ap.add_argument("--data", type=Path, default=train_data())
     ap.add_argument("--chunks", type=int, default=100_000)
     ap.add_argument("--questions", type=int, default=200)
     ap.add_argument("--bm25-only", type=int, help="only BM25 at this many chunks (run in its own process)")

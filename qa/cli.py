@@ -12,9 +12,8 @@ from .corpus import read_corpus
 from .logs import configure as configure_logging
 from .pipeline import Pipeline
 from .prompts import load_prompts
-from .reader import sets
 from .render import answer_json, citation_url, read_as_text, reply_text
-from .settings import ENCODERS, SettingError, Settings
+from .settings import ENCODERS, SettingError, Settings, train_data
 
 
 def _add_corpus_option(p: argparse.ArgumentParser) -> None:
@@ -24,7 +23,7 @@ def _add_corpus_option(p: argparse.ArgumentParser) -> None:
 def _add_training_options(p: argparse.ArgumentParser, weights: str) -> None:
     """What both training commands take: the data, the trial set reported on, where the weights
     go, the seed and the threads."""
-    p.add_argument("--data", type=Path, default=sets.default_folder(),
+    p.add_argument("--data", type=Path, default=train_data(),
                    help="folder with cmrc2018_train.json and drcd_dev.json "
                         "(default: $QA_TRAIN_DATA, else ../shared/train)")
     p.add_argument("--trial", type=Path, help="CMRC 2018 trial set, measured (never trained on)")
@@ -236,6 +235,7 @@ def cmd_train_reader(args: argparse.Namespace, settings: Settings) -> int:
     import torch
 
     from .embedder import Embedder
+    from .reader import sets
     from .reader.reader import WEIGHTS
     from .reader.train import TrainConfig, run
 

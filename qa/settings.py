@@ -74,6 +74,12 @@ def model_cache() -> Path:
     return Path(os.environ.get("QA_MODEL_CACHE") or Path.home() / ".cache" / "qa-news" / "models")
 
 
+def train_data() -> Path:
+    """Where the training sets are when no ``--data`` is given (the training commands and the bench
+    scripts): $QA_TRAIN_DATA, else ../shared/train from the working directory."""
+    return Path(os.environ.get("QA_TRAIN_DATA") or "../shared/train")
+
+
 def _from_env(name: str):
     var, default, _ = SPEC[name]
     value = os.environ.get(var)

@@ -158,7 +158,7 @@ def test_the_training_commands_default_to_their_configs_defaults(command, config
 @pytest.mark.parametrize("command", ["train-reader", "train-cross-reader"])
 def test_the_training_data_folder_comes_from_the_environment_when_not_given(command, monkeypatch, tmp_path):
     """One default for every command and bench script that reads the training sets
-    (``qa.reader.sets.default_folder``), so a clone outside the usual layout needs one variable."""
+    (``qa.settings.train_data``), so a clone outside the usual layout needs one variable."""
     from qa.cli import build_parser
 
     monkeypatch.delenv("QA_TRAIN_DATA", raising=False)

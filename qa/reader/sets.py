@@ -8,7 +8,6 @@ trial set, never trained on or selected on.
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -17,12 +16,6 @@ from .data import ReadingSet, load_squad, split_paragraphs
 SEED = 20261124
 CMRC_SELECT_SHARE = 0.08   # CMRC train paragraphs held out for model selection
 DRCD_REPORT_SHARE = 0.2    # DRCD paragraphs held out for the DRCD report
-
-
-def default_folder() -> Path:
-    """Where the training sets are when no ``--data`` is given: ``$QA_TRAIN_DATA``, else
-    ``../shared/train`` from the working directory (the layout of the machines this was built on)."""
-    return Path(os.environ.get("QA_TRAIN_DATA") or "../shared/train")
 
 
 @lru_cache(maxsize=1)
