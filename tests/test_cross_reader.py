@@ -80,6 +80,54 @@ def test_weights_round_trip_within_int8_precision(tmp_path, embedder):
 
 
 @pytest.mark.model
+def test_runs_of_one_configuration_average_tensor_by_tensor_and_others_are_refused(tmp_path, embedder):
+    import torch
+
+    from qa.reader.cross import build_model, load_state, save
+    from qa.reader.cross_train import average
+
+    info = {"config": {"trainable": 1}, "threshold": 0.5, "calibration": [1.0, 0.0]}
+    a = save(build_model(embedder.path, trainable=1), tmp_path / "a.safetensors", info)
+    model = build_model(embedder.path, trainable=1)
+    with torch.no_grad():
+        for v in model.tuned_state().values():
+            v.add_(1.0)  # another run: every tuned tensor moved
+    b = save(model, tmp_path / "b.safetensors", info)
+    mean, sa, sb = average([a, b]), load_state(a), load_state(b)
+    assert mean.keys() == sa.keys()
+    for name, v in mean.items():
+        assert torch.allclose(v, (sa[name] + sb[name]) / 2), name
+    assert all(torch.equal(v, sa[k]) for k, v in average([a, a]).items())
+    other = save(build_model(embedder.path, trainable=2), tmp_path / "c.safetensors",
+                 {**info, "config": {"trainable": 2}})
+    with pytest.raises(ValueError, match="configuration"):
+        average([a, other])
+
+
+@pytest.mark.model
+def test_a_cross_reader_is_measured_on_the_held_out_paragraphs_only(tmp_path, embedder):
+    from qa.reader import sets
+    from qa.reader.cross import build_model
+    from qa.reader.cross_train import held_out, measure
+
+    sample = json.loads((DATA / "cmrc2018_train_sample.json").read_text(encoding="utf-8"))
+    (tmp_path / "drcd_dev.json").write_text(json.dumps(sample, ensure_ascii=False), encoding="utf-8")
+    sample["data"] = sample["data"] * 2  # 12 paragraphs: one held out for selection (8%)
+    (tmp_path / "cmrc2018_train.json").write_text(json.dumps(sample, ensure_ascii=False), encoding="utf-8")
+    h = held_out(tmp_path, None, embedder.tokenizer)
+    held = sets.splits(h.cmrc.data)[1]
+    assert h.select and {h.cmrc.data.questions[q].paragraph for q in h.select} <= held
+    assert h.drcd_report and all(h.drcd_t.data.questions[q].paragraph in sets.splits(h.drcd_t.data)[1]
+                                 for q in h.drcd_report)
+    threshold, calibration, metrics = measure(build_model(embedder.path, trainable=1).eval(), h)
+    assert set(metrics) == {"select_cmrc_train_heldout", "drcd_heldout_traditional", "answerability_select",
+                            "select_keyword_form"}  # no trial set given, none reported
+    assert metrics["select_cmrc_train_heldout"]["questions"] == len(h.select)
+    assert metrics["drcd_heldout_traditional"]["questions"] == len(h.drcd_report)
+    assert np.isfinite(threshold) and len(calibration) == 2
+
+
+@pytest.mark.model
 def test_training_the_cross_reader_a_few_steps_lowers_the_loss(embedder):
     from qa.reader.cross import build_model
     from qa.reader.cross_train import CrossConfig, Source, train

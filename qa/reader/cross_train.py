@@ -246,6 +246,65 @@ def answerability(model, src: Source, questions: list[int], negatives: dict):
 # ---------------------------------------------------------------- the command
 
 
+@dataclass
+class HeldOut:
+    """What every cross reader is measured on: CMRC 2018 train's selection questions (and BM25's
+    wrong chunks for them), DRCD's held-out questions as asked (traditional) and, when given, the
+    CMRC 2018 trial set."""
+    cmrc: Source
+    select: list[int]
+    select_negatives: dict
+    drcd_t: Source
+    drcd_report: list[int]
+    trial: Source | None = None
+
+
+def _questions_in(src: Source, paragraphs: set[int]) -> list[int]:
+    return [i for i, q in enumerate(src.data.questions) if q.paragraph in paragraphs]
+
+
+def held_out(data_dir: Path, trial: Path | None, tokenizer, cmrc: Source | None = None) -> HeldOut:
+    """The held-out sets of ``data_dir`` (``cmrc``: CMRC 2018 train, when already tokenized)."""
+    cmrc = cmrc or Source(sets.cmrc_train(data_dir), tokenizer)
+    drcd_t = Source(sets.drcd(data_dir), tokenizer, fold_questions=True)
+    select = _questions_in(cmrc, sets.splits(cmrc.data)[1])
+    return HeldOut(cmrc, select, cmrc.negatives(select), drcd_t, _questions_in(drcd_t, sets.splits(drcd_t.data)[1]),
+                   Source(sets.cmrc_trial(trial), tokenizer) if trial else None)
+
+
+def measure(model, h: HeldOut) -> tuple[float, tuple, dict]:
+    """The no-answer threshold and calibration chosen on the selection questions, and the report:
+    selection, DRCD held-out, selection in keyword form, and the trial set when ``h`` has it."""
+    threshold, calibration, stats, gold = answerability(model, h.cmrc, h.select, h.select_negatives)
+    metrics = {"select_cmrc_train_heldout": read_gold(model, h.cmrc, h.select, threshold, gold),
+               "drcd_heldout_traditional": read_gold(model, h.drcd_t, h.drcd_report, threshold),
+               "answerability_select": stats,
+               # the selection questions that have a keyword form, asked in it (any reader; see keywords.py)
+               "select_keyword_form": read_gold(model, h.cmrc, [q for q in h.select if q in h.cmrc.keyword_ids],
+                                                threshold, keyword=True)}
+    if h.trial is not None:
+        metrics["cmrc2018_trial_gold_passage"] = read_gold(model, h.trial, list(range(len(h.trial.data.questions))),
+                                                           threshold)
+    return threshold, calibration, metrics
+
+
+def average(paths: list[Path]) -> dict:
+    """The weights files' tuned tensors averaged, name by name (int8 rows scaled back first); the
+    files must come from the same configuration."""
+    from .cross import load_state, read_info
+
+    configs = {json.dumps(read_info(p)["config"], sort_keys=True) for p in paths}
+    if len(configs) != 1:
+        raise ValueError(f"the weights files differ in configuration: {sorted(configs)}")
+    states = [load_state(p) for p in paths]
+    if any(s.keys() != states[0].keys() for s in states):
+        raise ValueError("the weights files do not hold the same tensors")
+    return {name: sum(s[name] for s in states) / len(states) for name in states[0]}
+
+
+# ---------------------------------------------------------------- the command
+
+
 def run(data_dir: Path, trial: Path | None, out: Path, cfg: CrossConfig, encoder_path: str) -> dict:
     """Train, select, measure; write the weights and the card."""
     from transformers import AutoTokenizer
@@ -256,38 +315,20 @@ def run(data_dir: Path, trial: Path | None, out: Path, cfg: CrossConfig, encoder
     tokenizer = AutoTokenizer.from_pretrained(encoder_path)
     cmrc = Source(sets.cmrc_train(data_dir), tokenizer)
     drcd_s = Source(sets.drcd(data_dir, simplified=True), tokenizer)
-    drcd_t = Source(sets.drcd(data_dir), tokenizer, fold_questions=True)
-    trial_src = Source(sets.cmrc_trial(trial), tokenizer) if trial else None
-
-    def questions_in(src: Source, paragraphs: set[int]) -> list[int]:
-        return [i for i, q in enumerate(src.data.questions) if q.paragraph in paragraphs]
-
-    cmrc_train_p, cmrc_select_p = sets.splits(cmrc.data)
-    drcd_train_p, drcd_report_p = sets.splits(drcd_s.data)
+    h = held_out(data_dir, trial, tokenizer, cmrc)
     rng = random.Random(cfg.seed)
-    train_q = [questions_in(cmrc, cmrc_train_p), questions_in(drcd_s, drcd_train_p)]
+    train_q = [_questions_in(cmrc, sets.splits(cmrc.data)[0]), _questions_in(drcd_s, sets.splits(drcd_s.data)[0])]
     if cfg.max_train:
         train_q = [sorted(rng.sample(qs, min(len(qs), cfg.max_train))) for qs in train_q]
-    select = questions_in(cmrc, cmrc_select_p)
     jobs = [(cmrc, train_q[0], cmrc.negatives(train_q[0])), (drcd_s, train_q[1], drcd_s.negatives(train_q[1]))]
-    select_negatives = cmrc.negatives(select)
-    select_eval = sorted(rng.sample(select, min(len(select), cfg.select_size)))
+    select_eval = sorted(rng.sample(h.select, min(len(h.select), cfg.select_size)))
     log.info("data ready in %.1f min: %s", (time.perf_counter() - t0) / 60, [len(q) for q in train_q])
 
     model = build_model(encoder_path, cfg.trainable)
     t1 = time.perf_counter()
     model, reports, _ = train(model, jobs, cfg, lambda m: read_gold(m, cmrc, select_eval))
     train_minutes = (time.perf_counter() - t1) / 60
-    threshold, calibration, stats, gold = answerability(model, cmrc, select, select_negatives)
-    metrics = {"select_cmrc_train_heldout": read_gold(model, cmrc, select, threshold, gold),
-               "drcd_heldout_traditional": read_gold(model, drcd_t, questions_in(drcd_t, drcd_report_p), threshold),
-               "answerability_select": stats,
-               # the selection questions that have a keyword form, asked in it (any reader; see keywords.py)
-               "select_keyword_form": read_gold(model, cmrc, [q for q in select if q in cmrc.keyword_ids],
-                                                threshold, keyword=True)}
-    if trial_src is not None:
-        metrics["cmrc2018_trial_gold_passage"] = read_gold(model, trial_src, list(range(len(trial_src.data.questions))),
-                                                           threshold)
+    threshold, calibration, metrics = measure(model, h)
     info = {"encoder": "intfloat/multilingual-e5-small", "config": {"trainable": cfg.trainable},
             "train_config": asdict(cfg), "threshold": threshold, "calibration": list(calibration),
             "epoch_reports": reports, "metrics": metrics, "train_minutes": round(train_minutes, 1),
