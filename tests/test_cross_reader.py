@@ -128,6 +128,22 @@ def test_a_cross_reader_is_measured_on_the_held_out_paragraphs_only(tmp_path, em
 
 
 @pytest.mark.model
+def test_a_run_starts_from_the_same_weights_for_the_same_seed(embedder):
+    import torch
+
+    from qa.reader.cross_train import CrossConfig, new_model
+
+    cfg = CrossConfig(trainable=1)
+    a = new_model(embedder.path, cfg).tuned_state()
+    torch.rand(3)  # whatever drew from the global stream before a run, its seed decides alone
+    b = new_model(embedder.path, cfg).tuned_state()
+    other = new_model(embedder.path, CrossConfig(trainable=1, seed=cfg.seed + 1)).tuned_state()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not torch.equal(a["scorer.0.weight"], other["scorer.0.weight"])  # the scorer is the seed's draw
+    assert torch.equal(a["null.weight"], b["null.weight"])
+
+
+@pytest.mark.model
 def test_training_the_cross_reader_a_few_steps_lowers_the_loss(embedder):
     from qa.reader.cross import build_model
     from qa.reader.cross_train import CrossConfig, Source, train

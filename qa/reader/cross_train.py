@@ -305,11 +305,22 @@ def average(paths: list[Path]) -> dict:
 # ---------------------------------------------------------------- the command
 
 
+def new_model(encoder_path: str, cfg: CrossConfig):
+    """The cross model before training: the encoder's weights and a scorer drawn from ``cfg.seed``,
+    so that a run's seed reproduces its start as well as its batches."""
+    import torch
+
+    from .cross import build_model
+
+    torch.manual_seed(cfg.seed)
+    return build_model(encoder_path, cfg.trainable)
+
+
 def run(data_dir: Path, trial: Path | None, out: Path, cfg: CrossConfig, encoder_path: str) -> dict:
     """Train, select, measure; write the weights and the card."""
     from transformers import AutoTokenizer
 
-    from .cross import build_model, save
+    from .cross import save
 
     t0 = time.perf_counter()
     tokenizer = AutoTokenizer.from_pretrained(encoder_path)
@@ -324,7 +335,7 @@ def run(data_dir: Path, trial: Path | None, out: Path, cfg: CrossConfig, encoder
     select_eval = sorted(rng.sample(h.select, min(len(h.select), cfg.select_size)))
     log.info("data ready in %.1f min: %s", (time.perf_counter() - t0) / 60, [len(q) for q in train_q])
 
-    model = build_model(encoder_path, cfg.trainable)
+    model = new_model(encoder_path, cfg)
     t1 = time.perf_counter()
     model, reports, _ = train(model, jobs, cfg, lambda m: read_gold(m, cmrc, select_eval))
     train_minutes = (time.perf_counter() - t1) / 60
