@@ -154,6 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keyword-share", type=float, default=0.0,
                    help="chance, per epoch, that a question ending in its interrogative is read in keyword form, "
                         "as train-reader's (default: 0, as the shipped cross reader was trained)")
+    p.add_argument("--ema", type=float, default=0.0,
+                   help="decay of a moving average of the weights, evaluated beside them at each epoch's end and "
+                        "kept where it reads better, e.g. 0.998 (default: 0, off)")
     p.set_defaults(func=cmd_train_cross_reader, needs_corpus=False)
 
     p = _command(sub, "eval-reader", "EM and F1 of the readers alone (no retrieval) on each question's gold paragraph",
@@ -274,12 +277,12 @@ def cmd_train_cross_reader(args: argparse.Namespace, settings: Settings) -> int:
     from .reader.reader import CROSS_WEIGHTS
 
     torch.set_num_threads(args.threads or os.cpu_count() or 1)
-    cfg = CrossConfig(epochs=args.epochs, trainable=args.trainable, keyword_share=args.keyword_share)
+    cfg = CrossConfig(epochs=args.epochs, trainable=args.trainable, keyword_share=args.keyword_share, ema=args.ema)
     if args.seed is not None:
         cfg.seed = args.seed
-    if not 1 <= cfg.trainable <= 12 or cfg.epochs < 1 or not 0 <= cfg.keyword_share <= 1:
-        print("error: --trainable takes 1 to 12 layers, --epochs at least 1 and --keyword-share 0 to 1",
-              file=sys.stderr)
+    if not 1 <= cfg.trainable <= 12 or cfg.epochs < 1 or not 0 <= cfg.keyword_share <= 1 or not 0 <= cfg.ema < 1:
+        print("error: --trainable takes 1 to 12 layers, --epochs at least 1, --keyword-share 0 to 1 and --ema "
+              "0 (off) to under 1", file=sys.stderr)
         return 2
     info = run(args.data, args.trial, args.out or CROSS_WEIGHTS, cfg, resolve_model(settings.model)[0])
     print(json.dumps(info["metrics"], ensure_ascii=False, indent=1))

@@ -161,6 +161,33 @@ def test_training_the_cross_reader_a_few_steps_lowers_the_loss(embedder):
 
 
 @pytest.mark.model
+def test_a_moving_average_of_the_weights_is_kept_where_it_reads_better(embedder):
+    import torch
+
+    from qa.reader.cross import build_model
+    from qa.reader.cross_train import CrossConfig, Source, train
+    from qa.reader.data import load_squad
+
+    rs = load_squad(DATA / "cmrc2018_train_sample.json", "sample")
+    src = Source(rs, embedder.tokenizer)
+    questions = [i for i, q in enumerate(rs.questions) if q.chunk >= 0][:16]
+    cfg = CrossConfig(epochs=2, trainable=1, lr=3e-4, batch=8, negative_share=0.0, seed=7, ema=0.9)
+    seen, f1s = [], [10.0, 20.0, 15.0, 12.0]  # epoch 1: the weights, then their average; epoch 2 likewise
+
+    def evaluate(m):
+        seen.append({k: v.detach().clone() for k, v in m.tuned_state().items()})
+        return {"em": 0.0, "f1": f1s[len(seen) - 1]}
+
+    model, reports, losses = train(build_model(embedder.path, cfg.trainable), [(src, questions, {})], cfg, evaluate,
+                                   log_every=1000)
+    assert len(losses) == 4 and len(seen) == 4
+    assert [(r["f1"], r["ema_f1"], r.get("kept")) for r in reports] == [(10.0, 20.0, "ema"), (15.0, 12.0, None)]
+    name = "scorer.0.weight"
+    assert not torch.equal(seen[0][name], seen[1][name])  # the average is not the weights
+    assert all(torch.equal(v, seen[1][k]) for k, v in model.tuned_state().items())  # the best read is kept
+
+
+@pytest.mark.model
 def test_keyword_forms_are_read_in_training_when_asked(embedder, monkeypatch):
     from qa.reader import cross_train
     from qa.reader.cross import build_model, question_ids
@@ -193,7 +220,7 @@ def test_the_card_gives_the_command_that_reproduces_the_weights(tmp_path):
 
     read = {"em": 40.0, "f1": 70.0, "questions": 10}
     info = {"encoder": "intfloat/multilingual-e5-small", "threshold": 1.0, "calibration": [0.3, -1.8],
-            "epoch_reports": [{"epoch": 1, "loss": 1.0, "em": 40.0, "f1": 70.0, "minutes": 1.0}],
+            "epoch_reports": [{"epoch": 1, "loss": 1.0, "em": 40.0, "f1": 70.0, "minutes": 1.0, "kept": "weights"}],
             "metrics": {"drcd_heldout_traditional": read, "select_cmrc_train_heldout": read,
                         "select_keyword_form": {**read, "f1": 66.0},
                         "answerability_select": {"threshold": 1.0, "answered_gold": 0.9, "declined_wrong": 0.9}},
@@ -206,6 +233,12 @@ def test_the_card_gives_the_command_that_reproduces_the_weights(tmp_path):
         assert "--epochs" not in text and "--seed" not in text  # at their defaults
         assert "| the same selection questions in keyword form (final interrogative dropped) | 40.0 | 66.0 | 10 |" \
             in text
+        assert "| 1 | 1.0 | 40.0 | 70.0 | 1.0 | these weights |" in text
+    ema = [{"epoch": 1, "loss": 1.0, "em": 40.0, "f1": 70.0, "ema_em": 41.0, "ema_f1": 71.0, "minutes": 1.0,
+            "kept": "ema"}]
+    write_card({**info, "epoch_reports": ema, "train_config": asdict(CrossConfig(ema=0.998))}, card, "c.safetensors")
+    text = card.read_text(encoding="utf-8")
+    assert "--ema 0.998" in text and "| 1 | 1.0 | 40.0 | 70.0 | 41.0 | 71.0 | 1.0 | their moving average |" in text
 
 
 def test_the_card_command_carries_every_setting_changed_from_its_default():

@@ -140,7 +140,7 @@ def test_a_busy_port_is_one_line_before_anything_else():
     ("train-reader", "qa.reader.train:TrainConfig",
      ["epochs", "members", "cross", "dim", "overlap", "joint", "joint_epochs", "keyword_share", "cut_share",
       "overlap_dropout", "hide_share", "encoder"]),
-    ("train-cross-reader", "qa.reader.cross_train:CrossConfig", ["epochs", "trainable", "keyword_share"]),
+    ("train-cross-reader", "qa.reader.cross_train:CrossConfig", ["epochs", "trainable", "keyword_share", "ema"]),
 ])
 def test_the_training_commands_default_to_their_configs_defaults(command, config, fields):
     """The CLI repeats the training configs' defaults (importing them would load torch at start-up);

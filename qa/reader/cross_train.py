@@ -48,6 +48,7 @@ class CrossConfig:
     max_steps: int = 0          # 0: every epoch's batches (tests stop early)
     select_size: int = 400
     keyword_share: float = 0.0  # chance, per epoch, a question with a keyword form is read in it (as the head's)
+    ema: float = 0.0            # decay of a moving average of the weights, a second candidate each epoch; 0: off
 
 
 class Source:
@@ -112,10 +113,34 @@ def _batches(examples: list, size: int, rng: random.Random, length) -> list[list
     return out
 
 
+class WeightAverage:
+    """An exponential moving average of the tuned weights, updated after every step; its decay
+    rises from 0 towards ``decay`` as ``(1 + n) / (10 + n)`` after n updates, so the start's
+    untrained scorer soon weighs nothing."""
+
+    def __init__(self, model, decay: float):
+        self.decay, self.updates = decay, 0
+        self.state = {k: v.detach().clone().float() for k, v in model.tuned_state().items()}
+
+    def update(self, model) -> None:
+        import torch
+
+        self.updates += 1
+        d = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        with torch.no_grad():
+            for k, v in model.tuned_state().items():
+                if v.is_floating_point():
+                    self.state[k].mul_(d).add_(v.detach().float(), alpha=1 - d)
+                else:
+                    self.state[k].copy_(v)
+
+
 def train(model, jobs: list[tuple[Source, list[int], dict]], cfg: CrossConfig, evaluate=None,
           log_every: int = 50) -> tuple[object, list[dict], list[float]]:
     """Fine-tune ``model`` on ``jobs`` ((source, questions, negatives) each); keep the epoch
-    whose ``evaluate`` F1 is best. Returns the model, per-epoch reports and every step's loss."""
+    whose ``evaluate`` F1 is best. With ``cfg.ema`` the weights' exponential moving average
+    (:class:`WeightAverage`) is evaluated too at each epoch's end, and kept where it reads better.
+    Returns the model, per-epoch reports and every step's loss."""
     import torch
 
     from .model import span_loss
@@ -136,6 +161,7 @@ def train(model, jobs: list[tuple[Source, list[int], dict]], cfg: CrossConfig, e
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm))))
     best, best_state, reports, step, every = -1.0, None, [], 0, []
+    average = WeightAverage(model, cfg.ema) if cfg.ema else None
     t0 = time.perf_counter()
     for epoch in range(1, cfg.epochs + 1):
         model.train()
@@ -168,6 +194,8 @@ def train(model, jobs: list[tuple[Source, list[int], dict]], cfg: CrossConfig, e
             opt.step()
             sched.step()
             step += 1
+            if average is not None:
+                average.update(model)
             losses.append(loss.item())
             every.append(losses[-1])
             if step % log_every == 0:
@@ -180,9 +208,20 @@ def train(model, jobs: list[tuple[Source, list[int], dict]], cfg: CrossConfig, e
         if evaluate is not None:
             model.eval()
             report.update(evaluate(model))
-            if report["f1"] > best:
-                best = report["f1"]
-                best_state = {k: v.detach().clone() for k, v in model.tuned_state().items()}
+            candidates = [("weights", report["f1"], model.tuned_state())]
+            if average is not None:
+                trained = {k: v.detach().clone() for k, v in model.tuned_state().items()}
+                model.load_state_dict(average.state, strict=False)
+                ema = evaluate(model)
+                report.update({"ema_em": ema["em"], "ema_f1": ema["f1"]})
+                model.load_state_dict(trained, strict=False)
+                candidates.append(("ema", ema["f1"], average.state))
+            kind, f1, state = max(candidates, key=lambda c: c[1])
+            if f1 > best:
+                best, best_state = f1, {k: v.detach().clone() for k, v in state.items()}
+                for r in reports:
+                    r.pop("kept", None)
+                report["kept"] = kind
         reports.append(report)
         log.info("epoch %d: %s", epoch, report)
     if best_state is not None:
@@ -352,7 +391,8 @@ def run(data_dir: Path, trial: Path | None, out: Path, cfg: CrossConfig, encoder
 
 
 # the configuration ``train-cross-reader`` takes on its command line, and the flag for each
-_FLAGS = {"seed": "--seed", "epochs": "--epochs", "trainable": "--trainable", "keyword_share": "--keyword-share"}
+_FLAGS = {"seed": "--seed", "epochs": "--epochs", "trainable": "--trainable", "keyword_share": "--keyword-share",
+          "ema": "--ema"}
 
 
 def command_flags(cfg: dict) -> str:
@@ -363,13 +403,21 @@ def command_flags(cfg: dict) -> str:
                    for key, flag in _FLAGS.items() if key in cfg and cfg[key] != default[key])
 
 
+_KEPT = {"weights": "these weights", "ema": "their moving average"}
+
+
 def write_card(info: dict, path: Path, weights: str) -> None:
     """The cross reader's card next to its weights: data and licences, command, seed, metrics."""
     m = info["metrics"]
     trial, drcd, sel, a = (m.get("cmrc2018_trial_gold_passage", {}), m["drcd_heldout_traditional"],
                            m["select_cmrc_train_heldout"], m["answerability_select"])
-    rows = "\n".join(f"| {r['epoch']} | {r['loss']} | {r.get('em', '')} | {r.get('f1', '')} | {r['minutes']} |"
-                     for r in info["epoch_reports"])
+    ema = any("ema_f1" in r for r in info["epoch_reports"])
+    rows = "\n".join(f"| {r['epoch']} | {r['loss']} | {r.get('em', '')} | {r.get('f1', '')} |"
+                     + (f" {r.get('ema_em', '')} | {r.get('ema_f1', '')} |" if ema else "")
+                     + f" {r['minutes']} | {_KEPT.get(r.get('kept'), '')} |" for r in info["epoch_reports"])
+    head = ("| epoch | loss | EM | F1 |" + (" moving average EM | moving average F1 |" if ema else "")
+            + " minutes | kept |")
+    rule = "|" + " --- |" * (head.count("|") - 1)
     cfg = info["train_config"]
     a_, b_ = info["calibration"]
     flags = command_flags(cfg)
@@ -427,10 +475,11 @@ paragraphs as for the head (`qa.reader.train.choose_threshold`): it answers {a["
 questions given their gold paragraph and declines {a["declined_wrong"]:.0%} given only retrieved wrong
 chunks. Calibration: score = 1 / (1 + exp(-({a_:.4g} × margin {'-' if b_ < 0 else '+'} {abs(b_):.4g}))).
 
-Epochs (selection F1 on {cfg["select_size"]} held-out questions picks the best):
+Epochs (selection F1 on {cfg["select_size"]} held-out questions picks the best{
+" of the weights and their moving average" if ema else ""}):
 
-| epoch | loss | EM | F1 | minutes |
-| --- | --- | --- | --- | --- |
+{head}
+{rule}
 {rows}
 """
     path.write_text(text, encoding="utf-8")
