@@ -80,31 +80,6 @@ def test_weights_round_trip_within_int8_precision(tmp_path, embedder):
 
 
 @pytest.mark.model
-def test_runs_of_one_configuration_average_tensor_by_tensor_and_others_are_refused(tmp_path, embedder):
-    import torch
-
-    from qa.reader.cross import build_model, load_state, save
-    from qa.reader.cross_train import average
-
-    info = {"config": {"trainable": 1}, "threshold": 0.5, "calibration": [1.0, 0.0]}
-    a = save(build_model(embedder.path, trainable=1), tmp_path / "a.safetensors", info)
-    model = build_model(embedder.path, trainable=1)
-    with torch.no_grad():
-        for v in model.tuned_state().values():
-            v.add_(1.0)  # another run: every tuned tensor moved
-    b = save(model, tmp_path / "b.safetensors", info)
-    mean, sa, sb = average([a, b]), load_state(a), load_state(b)
-    assert mean.keys() == sa.keys()
-    for name, v in mean.items():
-        assert torch.allclose(v, (sa[name] + sb[name]) / 2), name
-    assert all(torch.equal(v, sa[k]) for k, v in average([a, a]).items())
-    other = save(build_model(embedder.path, trainable=2), tmp_path / "c.safetensors",
-                 {**info, "config": {"trainable": 2}})
-    with pytest.raises(ValueError, match="configuration"):
-        average([a, other])
-
-
-@pytest.mark.model
 def test_a_cross_reader_is_measured_on_the_held_out_paragraphs_only(tmp_path, embedder):
     from qa.reader import sets
     from qa.reader.cross import build_model
@@ -164,27 +139,36 @@ def test_training_the_cross_reader_a_few_steps_lowers_the_loss(embedder):
 def test_a_moving_average_of_the_weights_is_kept_where_it_reads_better(embedder):
     import torch
 
-    from qa.reader.cross import build_model
-    from qa.reader.cross_train import CrossConfig, Source, train
+    from qa.reader.cross_train import CrossConfig, Source, new_model, train
     from qa.reader.data import load_squad
 
     rs = load_squad(DATA / "cmrc2018_train_sample.json", "sample")
     src = Source(rs, embedder.tokenizer)
     questions = [i for i, q in enumerate(rs.questions) if q.chunk >= 0][:16]
-    cfg = CrossConfig(epochs=2, trainable=1, lr=3e-4, batch=8, negative_share=0.0, seed=7, ema=0.9)
-    seen, f1s = [], [10.0, 20.0, 15.0, 12.0]  # epoch 1: the weights, then their average; epoch 2 likewise
 
-    def evaluate(m):
-        seen.append({k: v.detach().clone() for k, v in m.tuned_state().items()})
-        return {"em": 0.0, "f1": f1s[len(seen) - 1]}
+    def run(ema: float, f1s: list[float]):
+        cfg = CrossConfig(epochs=2, trainable=1, lr=3e-4, batch=8, negative_share=0.0, seed=7, ema=ema)
+        seen = []
 
-    model, reports, losses = train(build_model(embedder.path, cfg.trainable), [(src, questions, {})], cfg, evaluate,
-                                   log_every=1000)
-    assert len(losses) == 4 and len(seen) == 4
+        def evaluate(m):
+            seen.append({k: v.detach().clone() for k, v in m.tuned_state().items()})
+            return {"em": 0.0, "f1": f1s[len(seen) - 1]}
+
+        model, reports, _ = train(new_model(embedder.path, cfg), [(src, questions, {})], cfg, evaluate,
+                                  log_every=1000)
+        return model.tuned_state(), reports, seen
+
+    # each epoch reads the weights, then their average: the average of epoch 1 reads best
+    kept, reports, seen = run(0.9, [10.0, 20.0, 15.0, 12.0])
     assert [(r["f1"], r["ema_f1"], r.get("kept")) for r in reports] == [(10.0, 20.0, "ema"), (15.0, 12.0, None)]
-    name = "scorer.0.weight"
-    assert not torch.equal(seen[0][name], seen[1][name])  # the average is not the weights
-    assert all(torch.equal(v, seen[1][k]) for k, v in model.tuned_state().items())  # the best read is kept
+    assert not torch.equal(seen[0]["scorer.0.weight"], seen[1]["scorer.0.weight"])  # the average is not the weights
+    assert all(torch.equal(v, seen[1][k]) for k, v in kept.items())  # the best read is what the model keeps
+    # without the average, from the same start: the same weights each epoch, so training went on from
+    # the weights and not from their average; a later epoch that reads better takes the mark
+    plain_kept, plain_reports, plain_seen = run(0.0, [10.0, 15.0])
+    assert [r.get("kept") for r in plain_reports] == [None, "weights"] and "ema_f1" not in plain_reports[0]
+    assert all(torch.equal(plain_seen[1][k], v) for k, v in seen[2].items())
+    assert all(torch.equal(v, plain_seen[1][k]) for k, v in plain_kept.items())
 
 
 @pytest.mark.model

@@ -161,7 +161,7 @@ def train(model, jobs: list[tuple[Source, list[int], dict]], cfg: CrossConfig, e
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm))))
     best, best_state, reports, step, every = -1.0, None, [], 0, []
-    average = WeightAverage(model, cfg.ema) if cfg.ema else None
+    average = WeightAverage(model, cfg.ema) if cfg.ema and evaluate is not None else None  # read only to choose
     t0 = time.perf_counter()
     for epoch in range(1, cfg.epochs + 1):
         model.train()
@@ -208,15 +208,15 @@ def train(model, jobs: list[tuple[Source, list[int], dict]], cfg: CrossConfig, e
         if evaluate is not None:
             model.eval()
             report.update(evaluate(model))
-            candidates = [("weights", report["f1"], model.tuned_state())]
+            trained = {k: v.detach().clone() for k, v in model.tuned_state().items()}
+            candidates = [("weights", report["f1"], trained)]
             if average is not None:
-                trained = {k: v.detach().clone() for k, v in model.tuned_state().items()}
                 model.load_state_dict(average.state, strict=False)
                 ema = evaluate(model)
                 report.update({"ema_em": ema["em"], "ema_f1": ema["f1"]})
-                model.load_state_dict(trained, strict=False)
+                model.load_state_dict(trained, strict=False)  # training goes on from the weights
                 candidates.append(("ema", ema["f1"], average.state))
-            kind, f1, state = max(candidates, key=lambda c: c[1])
+            kind, f1, state = max(candidates, key=lambda c: c[1])  # a tie keeps the weights
             if f1 > best:
                 best, best_state = f1, {k: v.detach().clone() for k, v in state.items()}
                 for r in reports:
@@ -282,7 +282,7 @@ def answerability(model, src: Source, questions: list[int], negatives: dict):
                           lambda qi: negatives.get(qi, [])[:NEGATIVES_RETRIEVED])
 
 
-# ---------------------------------------------------------------- the command
+# ---------------------------------------------------------------- measuring a cross reader
 
 
 @dataclass
@@ -325,20 +325,6 @@ def measure(model, h: HeldOut) -> tuple[float, tuple, dict]:
         metrics["cmrc2018_trial_gold_passage"] = read_gold(model, h.trial, list(range(len(h.trial.data.questions))),
                                                            threshold)
     return threshold, calibration, metrics
-
-
-def average(paths: list[Path]) -> dict:
-    """The weights files' tuned tensors averaged, name by name (int8 rows scaled back first); the
-    files must come from the same configuration."""
-    from .cross import load_state, read_info
-
-    configs = {json.dumps(read_info(p)["config"], sort_keys=True) for p in paths}
-    if len(configs) != 1:
-        raise ValueError(f"the weights files differ in configuration: {sorted(configs)}")
-    states = [load_state(p) for p in paths]
-    if any(s.keys() != states[0].keys() for s in states):
-        raise ValueError("the weights files do not hold the same tensors")
-    return {name: sum(s[name] for s in states) / len(states) for name in states[0]}
 
 
 # ---------------------------------------------------------------- the command
