@@ -28,7 +28,7 @@ def main() -> None:
     args = ap.parse_args()
     rs, src, reader = gold_reading(args.data / "drcd_dev.json", Settings(cross_reader=args.cross_reader))
     held = sets.splits(rs)[1]
-    questions = [i for i, q in enumerate(rs.questions) if q.paragraph in held]
+    questions = rs.questions_in(held)
     report = read_gold(reader, src, questions)
     print(f"DRCD held out ({len(held)} paragraphs), gold passage, --cross-reader {args.cross_reader}: "
           f"EM {report['em']:.1f}  F1 {report['f1']:.1f}  ({report['questions']} questions)")

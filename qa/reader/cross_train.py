@@ -127,12 +127,9 @@ class WeightAverage:
 
         self.updates += 1
         d = min(self.decay, (1 + self.updates) / (10 + self.updates))
-        with torch.no_grad():
+        with torch.no_grad():  # the tuned layers and the scorer hold float tensors only
             for k, v in model.tuned_state().items():
-                if v.is_floating_point():
-                    self.state[k].mul_(d).add_(v.detach().float(), alpha=1 - d)
-                else:
-                    self.state[k].copy_(v)
+                self.state[k].mul_(d).add_(v.detach().float(), alpha=1 - d)
 
 
 def train(model, jobs: list[tuple[Source, list[int], dict]], cfg: CrossConfig, evaluate=None,
@@ -215,10 +212,10 @@ def train(model, jobs: list[tuple[Source, list[int], dict]], cfg: CrossConfig, e
                 ema = evaluate(model)
                 report.update({"ema_em": ema["em"], "ema_f1": ema["f1"]})
                 model.load_state_dict(trained, strict=False)  # training goes on from the weights
-                candidates.append(("ema", ema["f1"], average.state))
+                candidates.append(("ema", ema["f1"], {k: v.clone() for k, v in average.state.items()}))
             kind, f1, state = max(candidates, key=lambda c: c[1])  # a tie keeps the weights
             if f1 > best:
-                best, best_state = f1, {k: v.detach().clone() for k, v in state.items()}
+                best, best_state = f1, state  # copies, apart from the live model and the running average
                 for r in reports:
                     r.pop("kept", None)
                 report["kept"] = kind
@@ -298,16 +295,12 @@ class HeldOut:
     trial: Source | None = None
 
 
-def _questions_in(src: Source, paragraphs: set[int]) -> list[int]:
-    return [i for i, q in enumerate(src.data.questions) if q.paragraph in paragraphs]
-
-
 def held_out(data_dir: Path, trial: Path | None, tokenizer, cmrc: Source | None = None) -> HeldOut:
     """The held-out sets of ``data_dir`` (``cmrc``: CMRC 2018 train, when already tokenized)."""
     cmrc = cmrc or Source(sets.cmrc_train(data_dir), tokenizer)
     drcd_t = Source(sets.drcd(data_dir), tokenizer, fold_questions=True)
-    select = _questions_in(cmrc, sets.splits(cmrc.data)[1])
-    return HeldOut(cmrc, select, cmrc.negatives(select), drcd_t, _questions_in(drcd_t, sets.splits(drcd_t.data)[1]),
+    select = cmrc.data.questions_in(sets.splits(cmrc.data)[1])
+    return HeldOut(cmrc, select, cmrc.negatives(select), drcd_t, drcd_t.data.questions_in(sets.splits(drcd_t.data)[1]),
                    Source(sets.cmrc_trial(trial), tokenizer) if trial else None)
 
 
@@ -353,7 +346,7 @@ def run(data_dir: Path, trial: Path | None, out: Path, cfg: CrossConfig, encoder
     drcd_s = Source(sets.drcd(data_dir, simplified=True), tokenizer)
     h = held_out(data_dir, trial, tokenizer, cmrc)
     rng = random.Random(cfg.seed)
-    train_q = [_questions_in(cmrc, sets.splits(cmrc.data)[0]), _questions_in(drcd_s, sets.splits(drcd_s.data)[0])]
+    train_q = [cmrc.data.questions_in(sets.splits(cmrc.data)[0]), drcd_s.data.questions_in(sets.splits(drcd_s.data)[0])]
     if cfg.max_train:
         train_q = [sorted(rng.sample(qs, min(len(qs), cfg.max_train))) for qs in train_q]
     jobs = [(cmrc, train_q[0], cmrc.negatives(train_q[0])), (drcd_s, train_q[1], drcd_s.negatives(train_q[1]))]

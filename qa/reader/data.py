@@ -61,6 +61,10 @@ class ReadingSet:
             h.update(q.question.encode())
         return h.hexdigest()[:16]
 
+    def questions_in(self, paragraphs: set[int]) -> list[int]:
+        """Indices of the questions asked of those paragraphs (a split's side, :func:`split_paragraphs`)."""
+        return [i for i, q in enumerate(self.questions) if q.paragraph in paragraphs]
+
 
 def load_squad(path: Path, name: str, convert=None) -> ReadingSet:
     """A SQuAD-format file as chunks and questions; ``convert`` maps text (e.g. OpenCC t2s)."""

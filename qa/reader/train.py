@@ -517,20 +517,17 @@ def run(data_dir: Path, trial: Path, out: Path, cache: Path, cfg: TrainConfig, e
     trial_src = features(sets.cmrc_trial(trial)) if trial else None
     log.info("features ready in %.1f min", (time.perf_counter() - t0) / 60)
 
-    def questions_in(src: PairSource, paragraphs: set[int]) -> list[int]:
-        return [i for i, q in enumerate(src.data.questions) if q.paragraph in paragraphs]
-
     cmrc_train_p, cmrc_select_p = sets.splits(cmrc.data)
     drcd_train_p, drcd_report_p = sets.splits(drcd_t.data)
-    jobs = [Job(cmrc, questions_in(cmrc, cmrc_train_p)), Job(drcd_t, questions_in(drcd_t, drcd_train_p)),
-            Job(drcd_s, questions_in(drcd_s, drcd_train_p))]
+    jobs = [Job(cmrc, cmrc.data.questions_in(cmrc_train_p)), Job(drcd_t, drcd_t.data.questions_in(drcd_train_p)),
+            Job(drcd_s, drcd_s.data.questions_in(drcd_train_p))]
     if cfg.keyword_share:
         for src in (cmrc, drcd_t, drcd_s):
             src.with_keywords(embedder_factory)
         log.info("keyword forms ready: %s", {s.name: len(s.keyword_texts) for s in (cmrc, drcd_t, drcd_s)})
     for job in jobs:
         job.negatives = job.source.negatives()
-    select = questions_in(cmrc, cmrc_select_p)
+    select = cmrc.data.questions_in(cmrc_select_p)
     select_negatives = jobs[0].negatives  # computed over every CMRC question, held-out ones included
     rng = random.Random(cfg.seed)
     select_eval = sorted(rng.sample(select, min(len(select), 400)))
@@ -564,7 +561,7 @@ def run(data_dir: Path, trial: Path, out: Path, cache: Path, cfg: TrainConfig, e
     reader.threshold, reader.calibration = threshold, calibration
     params = sum(p.numel() for p in head.parameters())
     metrics = {"select_cmrc_train_heldout": read_gold(reader, cmrc, select),
-               "drcd_heldout_traditional": read_gold(reader, drcd_t, questions_in(drcd_t, drcd_report_p)),
+               "drcd_heldout_traditional": read_gold(reader, drcd_t, drcd_t.data.questions_in(drcd_report_p)),
                "answerability_select": stats}
     if cmrc.keyword_rows:
         metrics["select_keyword_form"] = read_gold(reader, cmrc, [q for q in select if q in cmrc.keyword_rows],
