@@ -388,8 +388,7 @@ _KEPT = {"weights": "these weights", "ema": "their moving average"}
 def write_card(info: dict, path: Path, weights: str) -> None:
     """The cross reader's card next to its weights: data and licences, command, seed, metrics."""
     m = info["metrics"]
-    trial, drcd, sel, a = (m.get("cmrc2018_trial_gold_passage", {}), m["drcd_heldout_traditional"],
-                           m["select_cmrc_train_heldout"], m["answerability_select"])
+    a = m["answerability_select"]
     ema = any("ema_f1" in r for r in info["epoch_reports"])
     rows = "\n".join(f"| {r['epoch']} | {r['loss']} | {r.get('em', '')} | {r.get('f1', '')} |"
                      + (f" {r.get('ema_em', '')} | {r.get('ema_f1', '')} |" if ema else "")
@@ -443,11 +442,7 @@ encoder).
 
 ## Metrics (gold passage: reading only the chunks of the question's own paragraph; torch, fp32)
 
-| set | EM | F1 | questions |
-| --- | --- | --- | --- |
-| CMRC 2018 trial (held out) | {trial.get("em", "")} | {trial.get("f1", "")} | {trial.get("questions", "")} |
-| DRCD held-out paragraphs, traditional questions as asked | {drcd["em"]} | {drcd["f1"]} | {drcd["questions"]} |
-| CMRC 2018 train, held-out paragraphs (selection) | {sel["em"]} | {sel["f1"]} | {sel["questions"]} |{kw_row}
+{sets.metrics_table(m, kw_row)}
 
 No-answer threshold {a["threshold"]} (margin of the best span over no answer), chosen on the selection
 paragraphs as for the head (`qa.reader.train.choose_threshold`): it answers {a["answered_gold"]:.0%} of

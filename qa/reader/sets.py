@@ -43,3 +43,14 @@ def splits(rs: ReadingSet) -> tuple[set[int], set[int]]:
     """(train, held-out) paragraphs of a set: selection for CMRC, report for DRCD."""
     share = DRCD_REPORT_SHARE if rs.name.startswith("drcd") else CMRC_SELECT_SHARE
     return split_paragraphs(len(rs.paragraph_chunks), share, SEED)
+
+
+def metrics_table(metrics: dict, extra_row: str = "") -> str:
+    """A card's table of the three reports (trial, DRCD held out, selection), ``extra_row`` after them."""
+    trial = metrics.get("cmrc2018_trial_gold_passage", {})
+    drcd, sel = metrics["drcd_heldout_traditional"], metrics["select_cmrc_train_heldout"]
+    return f"""| set | EM | F1 | questions |
+| --- | --- | --- | --- |
+| CMRC 2018 trial (held out) | {trial.get("em", "")} | {trial.get("f1", "")} | {trial.get("questions", "")} |
+| DRCD held-out paragraphs, traditional questions as asked | {drcd["em"]} | {drcd["f1"]} | {drcd["questions"]} |
+| CMRC 2018 train, held-out paragraphs (selection) | {sel["em"]} | {sel["f1"]} | {sel["questions"]} |{extra_row}"""

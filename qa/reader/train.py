@@ -597,9 +597,7 @@ def write_card(meta: dict, path: Path, weights: str) -> None:
     what = (f"An ensemble of {members} span reader heads (trained alike, member *i* from seed + *i*; their "
             f"logits averaged; {meta['parameters']:,} parameters in all, float16)" if members > 1 else
             f"A span reader head ({meta['parameters']:,} parameters, float16)")
-    trial = m.get("cmrc2018_trial_gold_passage", {})
     a = m["answerability_select"]
-    drcd, sel = m["drcd_heldout_traditional"], m["select_cmrc_train_heldout"]
     kw = m.get("select_keyword_form")
     keyword_row = (f"\n| the same, the {kw['questions']} questions that have a keyword form, asked in it "
                    f"({kw['answered']:.0%} answered at the threshold) | {kw['em']} | {kw['f1']} | {kw['questions']} |"
@@ -640,11 +638,7 @@ cached features (encoding the features once takes about 15 minutes more).
 
 ## Metrics (gold passage: the reader reads only the chunks of the question's own paragraph)
 
-| set | EM | F1 | questions |
-| --- | --- | --- | --- |
-| CMRC 2018 trial (held out) | {trial.get("em", "")} | {trial.get("f1", "")} | {trial.get("questions", "")} |
-| DRCD held-out paragraphs, traditional questions as asked | {drcd["em"]} | {drcd["f1"]} | {drcd["questions"]} |
-| CMRC 2018 train, held-out paragraphs (selection) | {sel["em"]} | {sel["f1"]} | {sel["questions"]} |{keyword_row}
+{sets.metrics_table(m, keyword_row)}
 
 No-answer threshold {a["threshold"]} (margin of the best span over no answer), chosen on the selection
 paragraphs to maximize the expected score when {a.get("answerable_share", 0.75):.0%} of questions have an
