@@ -150,6 +150,12 @@ class Answerer:
         if best is None or not answerability.accept(best.margin, self.reader.threshold):
             none.score = round(best.score, 4) if best else 0.0
             return none
+        title = answerability.asked_title(q)
+        if title:
+            best = self._titled(title, best, spans, passages)
+            if best is None:
+                none.reason, none.detail = "title", {"title": title}
+                return none
         passage = passages[best.passage]
         decline = answerability.missing_place(q, passage.story)
         if decline:
@@ -160,6 +166,17 @@ class Answerer:
         found = self._found(q, passage.story, start, end, best.score, [p.story for p in passages])
         self._laps.lap("citations")  # names and roles expanded, sentences cited
         return found
+
+    def _titled(self, title: str, best, spans: list, passages: list):
+        """The best accepted span whose people do not all carry roles without ``title``
+        (``answerability.contradicts_title``), ``best`` first; None if every one does."""
+        accepted = [s for s in spans if s is not best and answerability.accept(s.margin, self.reader.threshold)]
+        for span in [best] + sorted(accepted, key=lambda s: -s.margin):
+            p = passages[span.passage]
+            people = expand.people_list(p.story, p.start + span.start, p.start + span.end, self.known_names)
+            if not answerability.contradicts_title(title, people):
+                return span
+        return None
 
     def _pairs(self, q: Question, q_states, passages: list) -> LazyPairs:
         """The (question, chunk) pairs to read, each made when the reader first reads it (most

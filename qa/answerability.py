@@ -1,16 +1,19 @@
 """When the corpus has no answer: hard constraints first, then the reader's learned margin.
 
 A date the question names that no retrieved story mentions, or a person the corpus knows but
-no retrieved story names, means no answer whatever the reader says. Otherwise the reader's best
+no retrieved story names, means no answer whatever the reader says; so does an answer whose
+people all carry printed roles without the title the question asks for (区长是谁 answered with a
+区委书记). Otherwise the reader's best
 span must beat its no-answer option by the threshold chosen on held-out data (stored with the
 weights): a question is declined when no passage holds a span the reader believes in.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
-from .people import looks_like_name
+from .people import PERSON_TITLES, looks_like_name
 from .question import Question
 from .retrieve import StoryHit, name_in
 from .tokenize import PLACE_SUFFIXES
@@ -60,3 +63,21 @@ def missing_place(q: Question, story) -> Decline | None:
 def accept(margin: float, threshold: float) -> bool:
     """The reader's best span is an answer when it beats "no answer" by the threshold."""
     return margin >= threshold
+
+
+# a title right before the interrogative of a who question: 区长是谁, 书记是哪位, 主任叫什么名字
+_ASKED_TITLE = re.compile(rf"({'|'.join(PERSON_TITLES)})(?:是|为|叫)?(?:谁|哪位|哪一位|何人|什么人|什么名字)")
+
+
+def asked_title(q: Question) -> str | None:
+    """The title a who question asks the holder of (区长 in 管城回族区区长是谁?), or None."""
+    if q.type != "who":
+        return None
+    m = _ASKED_TITLE.search(q.norm)
+    return m.group(1) if m else None
+
+
+def contradicts_title(title: str, people: list) -> bool:
+    """Every person of an answer carries a printed role, and none of those roles holds ``title``."""
+    return bool(people) and all(p.role and title not in p.role for p in people)
+

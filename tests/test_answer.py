@@ -22,11 +22,12 @@ pytestmark = pytest.mark.model
 DEV = ROOT / "tests" / "data" / "dev_qa.jsonl"
 
 
-KNOWN_SHORTFALL = ("issue 9, open: the trained readers answer 10 to 13 of the 15 answerable dev questions, by "
-                   "CPU and shipped weights (the old rules, written on them, 15)")
+KNOWN_SHORTFALL = ("issue 9: the trained readers answered 10 to 13 of the 15 answerable dev questions, by CPU and "
+                   "shipped weights (the old rules, written on them, 15); 14 since the thirty-second round on the "
+                   "AVX-512 VNNI machine, not yet measured on an AVX2 one, whose int8 kernels round differently")
 
 
-@pytest.mark.xfail(strict=True, reason=KNOWN_SHORTFALL)
+@pytest.mark.xfail(strict=False, reason=KNOWN_SHORTFALL)
 def test_dev_questions(pipeline):
     report = eval_dev(pipeline.answer, pipeline.index, DEV)
     assert report.hit1 == report.answerable, [r for r in report.rows if not r.get("story_hit1", True)]
@@ -291,3 +292,17 @@ def test_min_score_trades_answers_for_declines(pipeline):
     answered = pipeline.answer(q)
     assert answered.found and not strict.answer(q).found
     assert loose.answer(q).answer == answered.answer
+
+
+
+def test_a_who_question_asking_a_title_is_not_answered_with_people_printed_under_other_titles(pipeline):
+    """answerability.contradicts_title: a person answered for 区长 carries 区长 in the role printed, or no role."""
+    from qa import answerability
+    from qa.question import analyze
+
+    for question in ["管城回族区区长是谁?", "二七区区长是谁?", "郑东新区党工委书记是谁?", "经开区党工委副书记是谁?"]:
+        result = pipeline.answer(question)
+        people = [s for s in result.spans if s.kind == "person"]
+        assert not answerability.contradicts_title(answerability.asked_title(analyze(question)), people), \
+            (question, result.answer)
+    assert "丁晓永" in pipeline.answer("管城回族区区长是谁?").answer  # dev d08: the 区委书记 was answered before

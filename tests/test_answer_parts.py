@@ -92,3 +92,20 @@ def test_a_span_that_cuts_a_name_is_widened_to_the_name():
     people = people_list(story, start, start + 2, frozenset())  # 马安 of 马安庄
     assert cuts_a_name(start, start + 2, people)
     assert not cuts_a_name(start, start + 3, people)
+
+
+def test_the_title_a_who_question_asks_for():
+    assert answerability.asked_title(analyze("管城回族区区长是谁?")) == "区长"
+    assert answerability.asked_title(analyze("经开区党工委书记是哪位？")) == "书记"
+    assert answerability.asked_title(analyze("7月18日的会议谁参加了?")) is None  # no title before the interrogative
+    assert answerability.asked_title(analyze("区长在会上说了什么?")) is None  # not a who question
+
+
+def test_an_answer_whose_printed_roles_all_lack_the_asked_title_contradicts_it():
+    story = _story()
+    start = BODY.index("马安庄")
+    people = people_list(story, start, start + 3, frozenset())  # 牛瑞华 (…常务副主任), 马安庄 (党工委副书记)
+    assert answerability.contradicts_title("区长", people)
+    assert not answerability.contradicts_title("副书记", people)  # 马安庄's role holds it
+    assert not answerability.contradicts_title("区长", [])  # no people: nothing printed to contradict
+    assert not answerability.contradicts_title("区长", [NS(role="")])  # a person without a printed role
