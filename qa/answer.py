@@ -216,6 +216,9 @@ class Answerer:
         people = expand.people_list(story, start, end, self.known_names)
         if q.type != "who" and not expand.cuts_a_name(start, end, people):
             people = []  # not asked for people, and the span keeps every name whole
+        title = answerability.asked_title(q)
+        if title and any(p.role and title in p.role for p in people):
+            people = [p for p in people if p.role and title in p.role]  # 区长是谁: the 区长, not the whole list
         if people:
             spans = [AnswerSpan(story.id, p.start, p.end, p.name, score, "person", p.role) for p in people]
             text = "、".join(p.text for p in people)
