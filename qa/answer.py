@@ -152,7 +152,7 @@ class Answerer:
             return none
         title = answerability.asked_title(q)
         if title:
-            best = self._titled(title, best, spans, passages)
+            best = self._titled(title, spans, passages)
             if best is None:
                 none.reason, none.detail = "title", {"title": title}
                 return none
@@ -163,15 +163,16 @@ class Answerer:
             return none
         start, end = passage.start + best.start, passage.start + best.end
         self._laps.restart()
-        found = self._found(q, passage.story, start, end, best.score, [p.story for p in passages])
+        found = self._found(q, passage.story, start, end, best.score, [p.story for p in passages], title)
         self._laps.lap("citations")  # names and roles expanded, sentences cited
         return found
 
-    def _titled(self, title: str, best, spans: list, passages: list):
+    def _titled(self, title: str, spans: list, passages: list):
         """The best accepted span whose people do not all carry roles without ``title``
-        (``answerability.contradicts_title``), ``best`` first; None if every one does."""
-        accepted = [s for s in spans if s is not best and answerability.accept(s.margin, self.reader.threshold)]
-        for span in [best] + sorted(accepted, key=lambda s: -s.margin):
+        (``answerability.contradicts_title``); None if every one does."""
+        for span in answerability.ranked(spans, passages):
+            if not answerability.accept(span.margin, self.reader.threshold):
+                continue
             p = passages[span.passage]
             people = expand.people_list(p.story, p.start + span.start, p.start + span.end, self.known_names)
             if not answerability.contradicts_title(title, people):
@@ -212,13 +213,14 @@ class Answerer:
         return Pair(st.states, st.ids, q_states.states, q_states.ids, layout, overlap=overlap,
                     question=question, title=fold(c.title))
 
-    def _found(self, q: Question, story, start: int, end: int, score: float, read: list) -> Answer:
+    def _found(self, q: Question, story, start: int, end: int, score: float, read: list,
+               title: str | None = None) -> Answer:
+        """The answer from a span; ``title``: the title the question asks the holder of."""
         people = expand.people_list(story, start, end, self.known_names)
         if q.type != "who" and not expand.cuts_a_name(start, end, people):
             people = []  # not asked for people, and the span keeps every name whole
-        title = answerability.asked_title(q)
-        if title and any(p.role and title in p.role for p in people):
-            people = [p for p in people if p.role and title in p.role]  # 区长是谁: the 区长, not the whole list
+        if title and answerability.holders(title, people):
+            people = answerability.holders(title, people)  # 区长是谁: the 区长, not the whole list
         if people:
             spans = [AnswerSpan(story.id, p.start, p.end, p.name, score, "person", p.role) for p in people]
             text = "、".join(p.text for p in people)

@@ -43,12 +43,16 @@ def unmet_constraint(q: Question, hits: list[StoryHit], known_people: frozenset[
 RETRIEVAL_PRIOR = 0.0  # margin points a span gains per unit of its story's relative retrieval score
 
 
-def best(spans: list, passages: list, prior: float | None = None):
-    """The span to answer with: the reader's margin, plus a retrieval prior for its passage's story."""
+def ranked(spans: list, passages: list, prior: float | None = None) -> list:
+    """Spans, best first: the reader's margin, plus a retrieval prior for its passage's story."""
     prior = RETRIEVAL_PRIOR if prior is None else prior
-    if not spans:
-        return None
-    return max(spans, key=lambda s: s.margin + prior * (passages[s.passage].retrieval - 1.0))
+    return sorted(spans, key=lambda s: s.margin + prior * (passages[s.passage].retrieval - 1.0), reverse=True)
+
+
+def best(spans: list, passages: list, prior: float | None = None):
+    """The span to answer with (the first of :func:`ranked`), or None."""
+    order = ranked(spans, passages, prior)
+    return order[0] if order else None
 
 
 def missing_place(q: Question, story) -> Decline | None:
@@ -77,7 +81,11 @@ def asked_title(q: Question) -> str | None:
     return m.group(1) if m else None
 
 
+def holders(title: str, people: list) -> list:
+    """The people whose printed role holds ``title``."""
+    return [p for p in people if p.role and title in p.role]
+
+
 def contradicts_title(title: str, people: list) -> bool:
     """Every person of an answer carries a printed role, and none of those roles holds ``title``."""
     return bool(people) and all(p.role and title not in p.role for p in people)
-

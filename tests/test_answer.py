@@ -294,18 +294,18 @@ def test_min_score_trades_answers_for_declines(pipeline):
     assert loose.answer(q).answer == answered.answer
 
 
-
 def test_a_who_question_asking_a_title_is_not_answered_with_people_printed_under_other_titles(pipeline):
     """answerability.contradicts_title: a person answered for 区长 carries 区长 in the role printed, or no role."""
     from qa import answerability
     from qa.question import analyze
 
-    for question in ["管城回族区区长是谁?", "二七区区长是谁?", "郑东新区党工委书记是谁?", "经开区党工委副书记是谁?"]:
-        result = pipeline.answer(question)
+    results = {q: pipeline.answer(q) for q in ["管城回族区区长是谁?", "二七区区长是谁?", "郑东新区党工委书记是谁?",
+                                               "经开区党工委副书记是谁?"]}
+    for question, result in results.items():
         people = [s for s in result.spans if s.kind == "person"]
         assert not answerability.contradicts_title(answerability.asked_title(analyze(question)), people), \
             (question, result.answer)
-    result = pipeline.answer("管城回族区区长是谁?")  # dev d08: the 区委书记 was answered before
+    result = results["管城回族区区长是谁?"]  # dev d08: the 区委书记 was answered before
     assert "丁晓永" in result.answer
     # the list the span sits in (潘开名, 副市长, and 丁晓永) keeps only the people whose role holds the title
     assert all("区长" in s.role for s in result.spans if s.kind == "person") and "潘开名" not in result.answer
