@@ -54,7 +54,7 @@ class Answer:
     spans: list[AnswerSpan] = field(default_factory=list)
     citations: list[Citation] = field(default_factory=list)
     related: list[Citation] = field(default_factory=list)
-    reason: str = ""          # why there is no answer: date, person, no_evidence, not_found, empty_corpus
+    reason: str = ""          # why there is no answer: date, person, place, title, no_evidence, not_found, empty_corpus
     detail: dict = field(default_factory=dict)
     score: float = 0.0
     retrieved: list[str] = field(default_factory=list)  # story ids, best first

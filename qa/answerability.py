@@ -23,7 +23,7 @@ STORIES_CHECKED = 5
 
 @dataclass
 class Decline:
-    reason: str                      # "date", "person", "no_evidence", "not_found"
+    reason: str                      # "date", "person", "place", "title", "no_evidence", "not_found"
     detail: dict = field(default_factory=dict)
 
 

@@ -110,6 +110,8 @@ def without_dates(q: Question) -> str | None:
 def _names(norm: str, tokenizer) -> list[str]:
     """People, places and organizations the question names (known names of the index first)."""
     names = [w for w in tokenizer.words if len(w) >= 2 and w in norm]
+    # China's divisions by name, which jieba's tags often miss (金水区 is a noun to it)
+    names += [p for p in words("places") if p in norm and p not in names]
     for n in tokenizer.names_in(norm):
         if not INTERROGATIVE.search(n) and n not in names:
             names.append(n)

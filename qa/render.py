@@ -9,6 +9,7 @@ from urllib.parse import quote
 from .answer import Answer
 from .citations import Citation
 from .dates import display as display_date
+from .script import to_traditional
 from .story import Story
 
 
@@ -31,10 +32,18 @@ def citation_url(c: Citation) -> str:
 def reply_text(result: Answer, prompts: dict) -> str:
     """The reply line: the answer in the prompts' phrasing, or why there is none."""
     if not result.found:
-        if result.reason == "date":
-            return prompts["no_answer_reason_date"].format(**result.detail)
         if result.reason == "empty_corpus":
             return prompts.get("no_answer_empty_corpus", prompts["no_answer"])
+        # a reason with a phrasing of its own (date, place, person) says what is missing
+        phrasing = prompts.get(f"no_answer_reason_{result.reason}")
+        if phrasing:
+            detail = result.detail
+            if result.lang == "zh-Hant":  # the question's names were folded to simplified for matching
+                detail = {k: to_traditional(v) if isinstance(v, str) else v for k, v in detail.items()}
+            try:
+                return phrasing.format(**detail)
+            except (KeyError, IndexError, ValueError):  # an edited phrasing naming a field it does not get
+                pass
         return prompts["no_answer"]
     if any(s.kind == "person" for s in result.spans):
         parts = [prompts["person"].format(name=s.text, role=s.role) if s.role else s.text for s in result.spans]

@@ -294,6 +294,18 @@ def test_min_score_trades_answers_for_declines(pipeline):
     assert loose.answer(q).answer == answered.answer
 
 
+def test_a_district_the_pages_never_mention_is_declined_and_named_in_the_reply(pipeline):
+    """everyday_qa's 金水区 question: jieba's tags miss 金水区; the gazetteer finds it, and no story has it."""
+    from qa.prompts import load_prompts
+    from qa.render import reply_text
+    from qa.settings import Settings
+
+    result = pipeline.answer("金水区区委书记是谁?")
+    assert not result.found and result.reason == "place" and result.detail == {"place": "金水区"}
+    assert "金水区" in reply_text(result, load_prompts(Settings().prompts, "zh"))
+    assert pipeline.answer("二七区委书记是谁?").found  # a district the pages cover is still answered
+
+
 def test_a_who_question_asking_a_title_is_not_answered_with_people_printed_under_other_titles(pipeline):
     """answerability.contradicts_title: a person answered for 区长 carries 区长 in the role printed, or no role."""
     from qa import answerability

@@ -84,6 +84,21 @@ def test_a_place_the_answers_story_does_not_mention_is_an_unmet_constraint():
     assert answerability.missing_place(q, _story()) is None
 
 
+def test_a_decline_says_what_the_stories_lack_where_the_prompts_phrase_it():
+    from qa.answer import Answer
+    from qa.render import reply_text
+
+    prompts = {"no_answer": "无", "no_answer_reason_place": "没有提到{place}"}
+    none = Answer("金水区区委书记是谁?", "", False, "who", reason="place", detail={"place": "金水区"})
+    assert reply_text(none, prompts) == "没有提到金水区"
+    none.lang = "zh-Hant"  # asked in traditional characters: the folded name goes back to them
+    assert reply_text(none, prompts) == "没有提到金水區"
+    none.reason, none.detail = "person", {"name": "张伟"}  # no phrasing for it here
+    assert reply_text(none, prompts) == "无"
+    prompts["no_answer_reason_person"] = "没有提到{who}"  # an edited phrasing naming a field it does not get
+    assert reply_text(none, prompts) == "无"
+
+
 def test_a_span_that_cuts_a_name_is_widened_to_the_name():
     from qa.expand import cuts_a_name
 

@@ -66,6 +66,24 @@ def test_names(tokenizer):
     assert "牛瑞华" in q.names and "郑东新区" in q.names
 
 
+@pytest.mark.parametrize("question, place", [
+    ("金水区区委书记是谁?", "金水区"),      # a noun to jieba's tagger
+    ("登封市有哪些重点项目?", "登封市"),    # a verb to it
+    ("金水區區委書記是誰?", "金水区"),      # traditional, folded
+    ("二七区委书记是谁?", "二七区"),        # inside 二七区委
+])
+def test_places_a_question_names_come_from_the_gazetteer_too(tokenizer, question, place):
+    assert place in analyze(question, tokenizer).names
+
+
+def test_the_gazetteer_holds_divisions_not_common_nouns():
+    from qa.lexicons import words
+
+    places = set(words("places"))
+    assert {"金水区", "管城回族区", "郑州市", "河南省", "中牟县"} <= places
+    assert not places & {"市辖区", "开发区", "新区", "社区", "城区"}
+
+
 @pytest.mark.parametrize("question, byline", [
     ("这篇报道是哪位记者写的?", True), ("通讯员是谁?", True), ("Who wrote the story?", True),
     ("记者采访了谁?", False), ("7月18日的会议谁参加了?", False),
