@@ -7,7 +7,8 @@ over the default corpus and index, loaded once); a file's score is its answerabl
 answered right plus its unanswerable ones declined, and the total is what the README and
 ``bench/reader_rounds.md`` quote as "the thirteen seed files, N of 375". These files are
 development sets: the held-out ones (``twentyfirst_qa``, ``thirtyfirst_qa``; ``spare_qa`` and
-``nineteenth_qa`` were) are left out on purpose, so a round can ask them once. Not a test: the numbers are a measurement.
+``nineteenth_qa`` were) are left out on purpose, so a round can ask them once. Not a test: the
+numbers are a measurement.
 """
 
 from __future__ import annotations
