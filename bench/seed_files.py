@@ -6,7 +6,7 @@ Each file is ``tests/data/NAME_qa.jsonl``, asked as ``python -m qa eval`` asks i
 over the default corpus and index, loaded once); a file's score is its answerable questions
 answered right plus its unanswerable ones declined, and the total is what the README and
 ``bench/reader_rounds.md`` quote as "the thirteen seed files, N of 375". These files are
-development sets: the held-out ones (``twentyfirst_qa``, ``thirtyfirst_qa``; ``spare_qa`` and
+development sets: the held-out ones (``twentyfirst_qa``, ``thirtysixth_qa``; ``thirtyfirst_qa``, ``spare_qa`` and
 ``nineteenth_qa`` were) are left out on purpose, so a round can ask them once. Not a test: the
 numbers are a measurement.
 """
