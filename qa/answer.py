@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 
 from . import answerability, evidence, expand
 from .citations import Citation, also_in, cite, cite_answer, lead_sentence
-from .gloss import gloss
+from .gloss import dictionary, gloss
 from .index import Index
 from .laps import Laps
 from .people import TITLED_NAME, looks_like_name
@@ -26,6 +26,7 @@ from .reader.chars import CharLayout, char_layout, question_overlap
 from .reader.reader import Reader
 from .retrieve import StoryHit, own_date_named, retrieve
 from .script import fold, is_traditional
+from .spelling import NameSounds
 
 RELATED = 3
 LAYOUT_CACHE = 512
@@ -74,12 +75,18 @@ class Answerer:
         self.reader = reader
         self.fusion = fusion
         self.known_names = known_people(index.stories.values())
+        self.sounds = NameSounds(self.known_names | set(index.tokenizer.words), lambda: dictionary().readings)
         self._layouts: OrderedDict[int, CharLayout] = OrderedDict()
 
     def answer(self, question: str) -> Answer:
         t0 = time.perf_counter()
         self._laps = Laps()
         q = analyze(question, self.index.tokenizer)
+        if not q.english:
+            respelt = self.sounds.respell(q.norm)
+            if respelt != q.norm:  # a misspelt name, read as the corpus writes it (qa.spelling)
+                q = analyze(respelt, self.index.tokenizer)
+                q.text, q.read_as = question, respelt
         self._laps.lap("analysis")
         result = self._answer(q)
         result.lang = "en" if q.english else "zh-Hant" if is_traditional(q.text) else "zh"

@@ -306,6 +306,19 @@ def test_a_district_the_pages_never_mention_is_declined_and_named_in_the_reply(p
     assert pipeline.answer("二七区委书记是谁?").found  # a district the pages cover is still answered
 
 
+def test_a_misspelt_name_is_read_as_the_corpus_name_and_the_reply_says_so(pipeline):
+    """everyday_qa's 牛瑞化: the pages print 牛瑞华 (qa.spelling)."""
+    from qa.prompts import load_prompts
+    from qa.render import read_as_text
+    from qa.settings import Settings
+
+    result = pipeline.answer("牛瑞化是什么职务?")
+    assert result.found and "牛瑞华" in result.answer and "常务副主任" in result.answer
+    assert result.analysis["read_as"] == "牛瑞华是什么职务?"
+    assert "牛瑞华" in read_as_text(result, load_prompts(Settings().prompts, "zh"))
+    assert pipeline.answer("牛瑞华是什么职务?").analysis["read_as"] == ""  # spelt right: read as asked
+
+
 def test_a_who_question_asking_a_title_is_not_answered_with_people_printed_under_other_titles(pipeline):
     """answerability.contradicts_title: a person answered for 区长 carries 区长 in the role printed, or no role."""
     from qa import answerability
