@@ -226,8 +226,9 @@ class Answerer:
         people = expand.people_list(story, start, end, self.known_names)
         if q.type != "who" and not expand.cuts_a_name(start, end, people):
             people = []  # not asked for people, and the span keeps every name whole
-        if title and answerability.holders(title, people):
-            people = answerability.holders(title, people)  # 区长是谁: the 区长, not the whole list
+        held = answerability.holders(title, people) if title else []
+        if held:
+            people = held  # 区长是谁: the 区长, not the whole list
         if people:
             spans = [AnswerSpan(story.id, p.start, p.end, p.name, score, "person", p.role) for p in people]
             text = "、".join(p.text for p in people)

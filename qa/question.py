@@ -58,7 +58,9 @@ class Question:
     keywords: list[str] = field(default_factory=list)     # content words, for matching sentences
     asks_byline: bool = False                             # who wrote the story (记者是谁, 谁写的)
     asks_list: bool = False                               # several things (哪些, 哪几)
-    read_as: str = ""                                     # an English question in the stories' words (qa.gloss)
+    # how it was read, when not as asked: an English question in the stories' words (qa.gloss),
+    # a misspelt name as the corpus spells it (qa.spelling)
+    read_as: str = ""
 
     @property
     def date_norms(self) -> list[str]:
