@@ -175,14 +175,18 @@ class Answerer:
         return found
 
     def _titled(self, title: str, spans: list, passages: list):
-        """The best accepted span whose people do not all carry roles without ``title``
-        (``answerability.contradicts_title``); None if every one does."""
+        """The best accepted span that names a person (the people finder's, or
+        ``answerability.names_a_person``) and whose people do not all carry roles without ``title``
+        (``answerability.contradicts_title``); None if there is no such span."""
         for span in answerability.ranked(spans, passages):
             if not answerability.accept(span.margin, self.reader.threshold):
                 continue
             p = passages[span.passage]
-            people = expand.people_list(p.story, p.start + span.start, p.start + span.end, self.known_names)
-            if not answerability.contradicts_title(title, people):
+            start, end = p.start + span.start, p.start + span.end
+            people = expand.people_list(p.story, start, end, self.known_names)
+            if answerability.contradicts_title(title, people):
+                continue
+            if people or answerability.names_a_person(fold(p.story.body[start:end]), self.index.tokenizer):
                 return span
         return None
 
@@ -226,7 +230,7 @@ class Answerer:
         people = expand.people_list(story, start, end, self.known_names)
         if q.type != "who" and not expand.cuts_a_name(start, end, people):
             people = []  # not asked for people, and the span keeps every name whole
-        held = answerability.holders(title, people) if title else []
+        held = answerability.holders(title, people, q.norm) if title else []
         if held:
             people = held  # 区长是谁: the 区长, not the whole list
         if people:

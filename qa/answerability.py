@@ -3,8 +3,8 @@
 A date the question names that no retrieved story mentions, or a person the corpus knows but
 no retrieved story names, means no answer whatever the reader says; so does an answer whose
 people all carry printed roles without the title the question asks for (区长是谁 answered with a
-区委书记). Otherwise the reader's best
-span must beat its no-answer option by the threshold chosen on held-out data (stored with the
+区委书记), or that names no person at all (负责人叫什么名字 answered with a company). Otherwise the
+reader's best span must beat its no-answer option by the threshold chosen on held-out data (stored with the
 weights): a question is declined when no passage holds a span the reader believes in.
 """
 
@@ -13,10 +13,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .people import PERSON_TITLES, looks_like_name
-from .question import Question
+from .people import looks_like_name
+from .question import ASKED_TITLE, Question
 from .retrieve import StoryHit, name_in
-from .tokenize import PLACE_SUFFIXES
+from .tokenize import PERSON_TAGS, PLACE_SUFFIXES
 
 STORIES_CHECKED = 5
 
@@ -69,21 +69,36 @@ def accept(margin: float, threshold: float) -> bool:
     return margin >= threshold
 
 
-# a title right before the interrogative of a who question: 区长是谁, 书记是哪位, 主任叫什么名字
-_ASKED_TITLE = re.compile(rf"({'|'.join(PERSON_TITLES)})(?:是|为|叫)?(?:谁|哪位|哪一位|何人|什么人|什么名字)")
-
-
 def asked_title(q: Question) -> str | None:
     """The title a who question asks the holder of (区长 in 管城回族区区长是谁?), or None."""
     if q.type != "who":
         return None
-    m = _ASKED_TITLE.search(q.norm)
+    m = ASKED_TITLE.search(q.norm)
     return m.group(1) if m else None
 
 
-def holders(title: str, people: list) -> list:
-    """The people whose printed role holds ``title``."""
-    return [p for p in people if p.role and title in p.role]
+# a capitalised word of Latin letters (Mārcis, Auziņš; not IBM): a name jieba's tags do not see
+_LATIN_NAME = re.compile(r"[A-Z][^\W\d_A-Z\u3400-\u9fff]+")
+
+
+def names_a_person(text: str, tokenizer) -> bool:
+    """Whether an answer's text names someone the people finder may not know: a word jieba tags as a
+    person (特朗普; 荣鑫 of 虎荣鑫, whose surname the list lacks) or a name in Latin script."""
+    return bool(_LATIN_NAME.search(text) or tokenizer.names_in(text, PERSON_TAGS))
+
+
+def holders(title: str, people: list, question: str = "") -> list:
+    """The people whose printed role holds ``title``; of several, those whose role names, before
+    the title, something ``question`` names too (郑州郑报置业有限公司总经理, asked 郑州郑报置业有限公司
+    总经理叫什么名字, over 郑地科创总经理), if any."""
+    held = [p for p in people if p.role and title in p.role]
+    named = [p for p in held if (q := _qualifier(p.role, title)) and q in question]
+    return named or held
+
+
+def _qualifier(role: str, title: str) -> str:
+    """What a role names before its title: 郑州郑报置业有限公司 of 郑州郑报置业有限公司总经理."""
+    return role[:role.rfind(title)].rsplit("、", 1)[-1]
 
 
 def contradicts_title(title: str, people: list) -> bool:

@@ -63,7 +63,23 @@ def find_people(text: str, known: set[str] | frozenset[str] = frozenset(), tagge
             if looks_like_name(word) and not any(p.start <= pos < p.end for p in found.values()) \
                     and re.match(_NAME_END, text[pos + len(word):]):
                 found[pos] = _with_role(text, word, pos)
-    return [found[k] for k in sorted(found)]
+    return _roles_after_names([found[k] for k in sorted(found)], text)
+
+
+def _roles_after_names(people: list[Person], text: str) -> list[Person]:
+    """A role ends at the name before it: in ``郑地科创总经理吉献亮、郑州郑报置业有限公司总经理杨帆``
+    杨帆's role is 郑州郑报置业有限公司总经理, not the chain through 吉献亮."""
+    out: list[Person] = []
+    for p in people:
+        if p.role and out and p.role_start < out[-1].end <= p.start:
+            cut = out[-1].end
+            while cut < p.start and text[cut] in "、,，和及与 ":
+                cut += 1
+            role = text[cut:p.start]
+            p = Person(p.name, p.start, p.end, role, cut) if re.search(rf"(?:{_TITLE})$", role) \
+                else Person(p.name, p.start, p.end)
+        out.append(p)
+    return out
 
 
 def _with_role(text: str, name: str, start: int) -> Person:

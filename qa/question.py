@@ -10,6 +10,11 @@ from .lexicons import words
 from .normalize import is_english, normalize_question
 from .story import DateMention
 
+# a title asked for its holder (a who question): 区长是谁, 书记是哪位, 负责人叫什么名字, 主任的姓名是什么
+_TITLES = "|".join(sorted(set(words("titles")), key=len, reverse=True))
+ASKED_TITLE = re.compile(rf"({_TITLES})(?:(?:是|为)?(?:谁|哪位|哪一位|何人|什么人)|叫什么(?:名字)?|是什么名字|"
+                         rf"的?(?:名字|姓名)(?:是|叫)?什么)")
+
 # Interrogatives by question type, tried in this order.
 TYPE_PATTERNS: list[tuple[str, re.Pattern]] = [
     ("when", re.compile(r"什么时候|何时|哪天|哪一天|什么时间|几月几[日号]|哪年|哪一年|几点|"
@@ -20,7 +25,7 @@ TYPE_PATTERNS: list[tuple[str, re.Pattern]] = [
     ("where", re.compile(r"哪里|哪儿|什么地方|何地|何处|在哪|去哪|到哪|"
                          r"哪(?:个|些|家|座)?(?:地方|城市|省|县|区|镇|乡|社区|村|街道|国家|地区|场所|园区|基地|地点)|"
                          r"\bwhere\b", re.I)),
-    ("who", re.compile(r"谁|哪位|哪些人|什么人|何人|"
+    ("who", re.compile(rf"谁|哪位|哪些人|什么人|何人|{ASKED_TITLE.pattern}|"
                        r"(?:哪|什么)(?:些|个|位|名)?(?:领导|专家|嘉宾|代表|同志|负责人|干部|人员|人物|记者|官员|企业家)|"
                        r"\bwho(?:m|se)?\b", re.I)),
     ("yesno", re.compile(r"是否|是不是|有没有|能不能|会不会|吗[?？]?$|^(?:is|are|was|were|did|does|do|has|have|can)\b",

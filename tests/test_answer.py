@@ -334,3 +334,24 @@ def test_a_who_question_asking_a_title_is_not_answered_with_people_printed_under
     assert "丁晓永" in result.answer
     # the list the span sits in (潘开名, 副市长, and 丁晓永) keeps only the people whose role holds the title
     assert all("区长" in s.role for s in result.spans if s.kind == "person") and "潘开名" not in result.answer
+
+
+def test_a_title_question_is_not_answered_with_a_company(tmp_path, embedder):
+    """"<company>负责人叫什么名字" over a story that names the company and not its manager is declined,
+    not answered with the company (the span must name a person); a title the story does name is
+    still answered with its holder."""
+    from qa.pipeline import Pipeline
+    from qa.settings import Settings
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "page.txt").write_text(
+        "# 区招商团队赴上海考察企业\n\n"
+        "本报讯 3月2日,区招商团队赴上海考察,区委书记王建国带队。考察团实地考察了上海星河新材料有限公司,"
+        "并与公司负责人就新材料产业园项目进行了对接洽谈。考察团还参观了上海市科技创新中心。\n", encoding="utf-8")
+    pipe = Pipeline(Settings(corpus=corpus, index=tmp_path / "index"), progress=False)
+    pipe.__dict__["embedder"] = embedder
+    result = pipe.answer("星河新材料公司负责人叫什么名字?")
+    assert not result.found, result.answer
+    result = pipe.answer("区委书记叫什么名字?")
+    assert result.found and [s.text for s in result.spans if s.kind == "person"] == ["王建国"], result.answer

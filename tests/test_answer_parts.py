@@ -124,3 +124,31 @@ def test_an_answer_whose_printed_roles_all_lack_the_asked_title_contradicts_it()
     assert not answerability.contradicts_title("副书记", people)  # 马安庄's role holds it
     assert not answerability.contradicts_title("区长", [])  # no people: nothing printed to contradict
     assert not answerability.contradicts_title("区长", [NS(role="")])  # a person without a printed role
+
+
+def test_a_title_asked_for_its_holders_name_makes_a_who_question():
+    for question, title in [("粤浦科技公司负责人叫什么名字", "负责人"), ("该项目负责人的姓名是什么?", "负责人"),
+                            ("第二巡察组组长叫什么?", "组长")]:
+        q = analyze(question)
+        assert q.type == "who" and answerability.asked_title(q) == title, question
+    assert analyze("这家公司叫什么名字?").type != "who"  # a company's name, not a person's
+
+
+def test_of_several_holders_of_a_title_those_of_the_organisation_asked_about_are_kept():
+    body = "推介会上,郑地科创总经理吉献亮、郑州郑报置业有限公司总经理杨帆等作了项目推介。"
+    story = _story(body)
+    start = body.index("杨帆")
+    people = people_list(story, start, start + 2, frozenset())
+    assert [(p.name, p.role) for p in people] == [("吉献亮", "郑地科创总经理"), ("杨帆", "郑州郑报置业有限公司总经理")]
+    assert [p.name for p in answerability.holders("总经理", people, "郑州郑报置业有限公司总经理叫什么名字")] == ["杨帆"]
+    assert len(answerability.holders("总经理", people, "总经理是谁")) == 2  # the question names neither
+
+
+def test_an_answer_names_a_person_by_jiebas_tags_or_in_latin_script():
+    from qa.tokenize import Tokenizer
+
+    tokenizer = Tokenizer()
+    assert answerability.names_a_person("美国总统特朗普", tokenizer)  # no listed surname; jieba tags nr
+    assert answerability.names_a_person("Mārcis Auziņš教授", tokenizer)  # Latin script
+    assert not answerability.names_a_person("上海粤浦科技有限公司", tokenizer)
+    assert not answerability.names_a_person("IBM公司", tokenizer)  # capitals only: an acronym, not a name
