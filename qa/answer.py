@@ -27,6 +27,7 @@ from .reader.reader import Reader
 from .retrieve import StoryHit, own_date_named, retrieve
 from .script import fold, is_traditional
 from .spelling import NameSounds
+from .tokenize import PERSON_TAGS
 
 RELATED = 3
 LAYOUT_CACHE = 512
@@ -74,7 +75,7 @@ class Answerer:
         self.embedder = embedder
         self.reader = reader
         self.fusion = fusion
-        self.known_names = known_people(index.stories.values())
+        self.known_names = known_people(index.stories.values(), index.tokenizer.tagged)
         self.sounds = NameSounds(self.known_names | set(index.tokenizer.words), lambda: dictionary().readings)
         self._layouts: OrderedDict[int, CharLayout] = OrderedDict()
 
@@ -276,10 +277,23 @@ def _unique(stories: list) -> list:
     return out
 
 
-def known_people(stories) -> frozenset[str]:
-    """People the corpus names: its reporters and everyone it introduces with a title."""
+def known_people(stories, tagger=None) -> frozenset[str]:
+    """People the corpus names: its reporters and everyone it introduces with a title. A titled name
+    whose surname the list lacks counts when ``tagger`` (jieba's part-of-speech tags, as
+    ``Tokenizer.tagged``) tags it, or its last two characters, as a person: 区长 | 虎/n | 荣鑫/nr."""
     names = set()
     for story in stories:
         names.update(fold(p) for p in story.byline.people)
-        names.update(m["name"] for m in TITLED_NAME.finditer(story.folded_body) if looks_like_name(m["name"]))
+        body = story.folded_body
+        for m in TITLED_NAME.finditer(body):
+            name = m["name"]
+            if looks_like_name(name) or (tagger is not None
+                                         and _tagged_person(name, body[m.start():m.end() + 2], tagger)):
+                names.add(name)
     return frozenset(names)
+
+
+def _tagged_person(name: str, titled: str, tagger) -> bool:
+    """Whether jieba, tagging ``titled`` (a title, the name after it and what follows), tags ``name``
+    or its last two characters as a person."""
+    return any(flag in PERSON_TAGS and word in (name, name[-2:]) for word, flag in tagger(titled))

@@ -355,3 +355,14 @@ def test_a_title_question_is_not_answered_with_a_company(tmp_path, embedder):
     assert not result.found, result.answer
     result = pipe.answer("区委书记叫什么名字?")
     assert result.found and [s.text for s in result.spans if s.kind == "person"] == ["王建国"], result.answer
+
+
+def test_a_titled_name_whose_surname_the_list_lacks_is_known_by_jiebas_tags(pipeline):
+    """区长虎荣鑫: 虎 is not a listed surname, but jieba tags 荣鑫 a person, so he is known with his role;
+    asked for the 宣传部长, the product no longer answers him (区长) but the one the page names."""
+    assert "虎荣鑫" in pipeline.answerer.known_names
+    result = pipeline.answer("二七区委宣传部长是哪位?")
+    people = [s for s in result.spans if s.kind == "person"]
+    assert result.found and [s.text for s in people] == ["申红涛"] and "宣传部长" in people[0].role, result.answer
+    result = pipeline.answer("二七区区长是谁?")
+    assert [(s.text, "区长" in s.role) for s in result.spans if s.kind == "person"] == [("虎荣鑫", True)]
