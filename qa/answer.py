@@ -19,7 +19,7 @@ from .citations import Citation, also_in, cite, cite_answer, lead_sentence
 from .gloss import dictionary, gloss
 from .index import Index
 from .laps import Laps
-from .people import TITLED_NAME, looks_like_name
+from .people import TITLED_NAME, find_people, looks_like_name
 from .question import Question, analyze, without_dates
 from .reader.batch import LazyPairs, Pair
 from .reader.chars import CharLayout, char_layout, question_overlap
@@ -160,6 +160,8 @@ class Answerer:
             return none
         title = answerability.asked_title(q)
         if title:
+            roles = [p.role for passage in passages for p in find_people(fold(passage.text), self.known_names)]
+            title = answerability.widen_title(q, title, roles)
             best = self._titled(title, spans, passages)
             if best is None:
                 none.reason, none.detail = "title", {"title": title}

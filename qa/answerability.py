@@ -87,6 +87,22 @@ def names_a_person(text: str, tokenizer) -> bool:
     return bool(_LATIN_NAME.search(text) or tokenizer.names_in(text, PERSON_TAGS))
 
 
+def widen_title(q: Question, title: str, roles: list[str], most: int = 4) -> str:
+    """``title`` with the question's characters before it, one at a time and at most ``most``, while
+    the widened string still occurs in one of ``roles`` (those the stories print): 部长 of
+    二七区委统战部长是谁 becomes 统战部长 where a story prints 区委常委、统战部长; 区长 of 管城回族区区长是谁
+    stays 区长 unless some role prints 区区长."""
+    m = ASKED_TITLE.search(q.norm)
+    if not m or m.group(1) != title:
+        return title
+    start, widened = m.start(1), title
+    for k in range(1, most + 1):
+        if start - k < 0 or not any(q.norm[start - k:start] + title in r for r in roles):
+            break
+        widened = q.norm[start - k:start] + title
+    return widened
+
+
 def holders(title: str, people: list, question: str = "") -> list:
     """The people whose printed role holds ``title``; of several, those whose role names, before
     the title, something ``question`` names too (郑州郑报置业有限公司总经理, asked 郑州郑报置业有限公司

@@ -366,3 +366,10 @@ def test_a_titled_name_whose_surname_the_list_lacks_is_known_by_jiebas_tags(pipe
     assert result.found and [s.text for s in people] == ["申红涛"] and "宣传部长" in people[0].role, result.answer
     result = pipeline.answer("二七区区长是谁?")
     assert [(s.text, "区长" in s.role) for s in result.spans if s.kind == "person"] == [("虎荣鑫", True)]
+
+
+def test_a_title_asked_with_its_department_is_not_answered_with_another_departments(pipeline):
+    """统战部长 asked: 组织部长李卓瑜 holds 部长 but not the title asked (answerability.widen_title)."""
+    result = pipeline.answer("二七区委统战部长是谁?")
+    assert "李卓瑜" not in result.answer
+    assert all("统战部长" in s.role for s in result.spans if s.kind == "person"), result.answer

@@ -152,3 +152,12 @@ def test_an_answer_names_a_person_by_jiebas_tags_or_in_latin_script():
     assert answerability.names_a_person("Mārcis Auziņš教授", tokenizer)  # Latin script
     assert not answerability.names_a_person("上海粤浦科技有限公司", tokenizer)
     assert not answerability.names_a_person("IBM公司", tokenizer)  # capitals only: an acronym, not a name
+
+
+def test_the_asked_title_is_widened_to_the_roles_the_stories_print():
+    roles = ["区委常委、组织部长、社治委主任", "区委常委、统战部长、区委办主任", "区委副书记、区长"]
+    assert answerability.widen_title(analyze("二七区委统战部长是谁?"), "部长", roles) == "统战部长"
+    assert answerability.widen_title(analyze("管城回族区区长是谁?"), "区长", roles) == "区长"  # no role prints 区区长
+    assert answerability.widen_title(analyze("二七区委统战部长是谁?"), "部长", []) == "部长"
+    people = [NS(role="区委常委、组织部长、社治委主任")]
+    assert answerability.contradicts_title("统战部长", people) and not answerability.contradicts_title("部长", people)
