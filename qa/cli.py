@@ -150,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
                  "qa train-cross-reader --data ../shared/train --trial tests/data/cmrc2018_trial.json")
     _add_training_options(p, "cross.safetensors")
     p.add_argument("--epochs", type=int, default=2, help="epochs (default: 2)")
-    p.add_argument("--trainable", type=int, default=8, help="top encoder layers fine-tuned (default: 8 of 12)")
+    p.add_argument("--trainable", type=int, default=10, help="top encoder layers fine-tuned (default: 10 of 12)")
     p.add_argument("--keyword-share", type=float, default=0.0,
                    help="chance, per epoch, that a question ending in its interrogative is read in keyword form, "
                         "as train-reader's (default: 0, as the shipped cross reader was trained)")
