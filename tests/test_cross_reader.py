@@ -279,11 +279,11 @@ def test_shipped_cross_reader_on_a_fixed_slice_of_the_trial_set(tmp_path, embedd
 
 
 # Measured with the shipped cross reader (round 31b's, top 10 layers) on these 120 questions, int8 as the
-# product reads, on a machine with AVX-512 VNNI: F1 69.4, EM 31.7 (the twenty-ninth round's: 67.6 / 31.7; not yet measured on an AVX2 machine,
-# whose int8 kernels round differently: the weights before gave F1 71.3 / EM 38.3 there and 71.7 / 34.2
-# with VNNI); the head alone 62.3 / 26.7. The floors sit under that and above the head's. They check
-# that the shipped weights read through the product's path; they are not a gate for new weights
-# (bench/reader_rounds.md, the twenty-ninth round's amendment).
+# product reads, on a machine with AVX-512 VNNI: F1 69.4, EM 31.7 (the twenty-ninth round's: 67.6 / 31.7;
+# not yet measured on an AVX2 machine, whose int8 kernels round differently: the weights before gave F1
+# 71.3 / EM 38.3 there and 71.7 / 34.2 with VNNI); the head alone 62.3 / 26.7. The floors sit under that
+# and above the head's. They check that the shipped weights read through the product's path; they are not
+# a gate for new weights (bench/reader_rounds.md, the twenty-ninth round's amendment).
 CROSS_SLICE_F1 = 66.0
 CROSS_SLICE_EM = 29.0
 
