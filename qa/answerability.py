@@ -108,7 +108,7 @@ def holders(title: str, people: list, question: str = "") -> list:
     the title, something ``question`` names too (郑州郑报置业有限公司总经理, asked 郑州郑报置业有限公司
     总经理叫什么名字, over 郑地科创总经理), if any."""
     held = [p for p in people if p.role and title in p.role]
-    named = [p for p in held if (q := _qualifier(p.role, title)) and q in question]
+    named = [p for p in held if (qualifier := _qualifier(p.role, title)) and qualifier in question]
     return named or held
 
 

@@ -21,6 +21,7 @@ _NAME_END = (r"(?=[,，、。;；:：等和及与(（）)\s]|$|出席|参加|主
              r"领学|传达|汇报|签|揭牌|上台|分别|也|还|就|向|从|听取|实地|深入|前往|来到|走访|批示|部署|希望)")
 _CJK = r"[\u4e00-\u9fff]"
 TITLED_NAME = re.compile(rf"(?:{_TITLE})(?P<name>{_CJK}{{2,3}}?){_NAME_END}")
+_ENDS_IN_TITLE = re.compile(rf"(?:{_TITLE})$")
 NAME_LIST = re.compile(rf"(?P<list>{_CJK}{{2,3}}(?:、{_CJK}{{2,3}}){{1,}}){_NAME_END}")
 _NOT_NAME_ENDS = tuple("区县市镇乡村路街省局委办会院校司厂园站部处室队组科") + ("中心", "公司", "集团")
 ROLE_STOP = re.compile(r"[,，。;；:：!！?？()（）]|由|邀请|会上|会议|仪式|期间|其中|以及|陪同|了|观看|听取|学习")
@@ -76,7 +77,7 @@ def _roles_after_names(people: list[Person], text: str) -> list[Person]:
             while cut < p.start and text[cut] in "、,，和及与 ":
                 cut += 1
             role = text[cut:p.start]
-            p = Person(p.name, p.start, p.end, role, cut) if re.search(rf"(?:{_TITLE})$", role) \
+            p = Person(p.name, p.start, p.end, role, cut) if _ENDS_IN_TITLE.search(role) \
                 else Person(p.name, p.start, p.end)
         out.append(p)
     return out
@@ -89,7 +90,7 @@ def _with_role(text: str, name: str, start: int) -> Person:
     for m in ROLE_STOP.finditer(left):
         cut = m.end()
     role = left[cut:]
-    m = re.search(rf"(?:{_TITLE})$", role)
+    m = _ENDS_IN_TITLE.search(role)
     if not m or (role and role[-1] == "、"):
         return Person(name, start, start + len(name))
     return Person(name, start, start + len(name), role, start - len(role))

@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 from .dates import find_dates
 from .lexicons import words
 from .normalize import is_english, normalize_question
+from .people import PERSON_TITLES
 from .story import DateMention
 
 # a title asked for its holder (a who question): 区长是谁, 书记是哪位, 负责人叫什么名字, 主任的姓名是什么
-_TITLES = "|".join(sorted(set(words("titles")), key=len, reverse=True))
-ASKED_TITLE = re.compile(rf"({_TITLES})(?:(?:是|为)?(?:谁|哪位|哪一位|何人|什么人)|叫什么(?:名字)?|是什么名字|"
-                         rf"的?(?:名字|姓名)(?:是|叫)?什么)")
+ASKED_TITLE = re.compile(rf"({'|'.join(PERSON_TITLES)})"
+                         r"(?:(?:是|为)?(?:谁|哪位|哪一位|何人|什么人)|叫什么(?:名字)?|是什么名字|的?(?:名字|姓名)(?:是|叫)?什么)")
 
 # Interrogatives by question type, tried in this order.
 TYPE_PATTERNS: list[tuple[str, re.Pattern]] = [
