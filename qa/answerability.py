@@ -55,11 +55,17 @@ def best(spans: list, passages: list, prior: float | None = None):
     return order[0] if order else None
 
 
+def place_name(name: str) -> bool:
+    """Whether ``name`` names a place: a suffix after at least two characters (二七区, 郑东新区). One
+    character and a suffix (城市, 小镇, 新区, 全县) or a suffix alone (社区) is a common noun."""
+    return any(name.endswith(s) and len(name) - len(s) >= 2 for s in PLACE_SUFFIXES)
+
+
 def missing_place(q: Question, story) -> Decline | None:
     """A place the question names (二七区) that the answer's story never mentions."""
     text = story.folded
     for name in q.names:
-        if name.endswith(PLACE_SUFFIXES) and not name_in(name, text):
+        if place_name(name) and not name_in(name, text):
             return Decline("place", {"place": name})
     return None
 

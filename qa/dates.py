@@ -93,8 +93,12 @@ def _month_day(norm: str) -> tuple[int, str]:
 def covers(mention: str, asked: str) -> bool:
     """Whether a normalized mention (maybe a range or a year-dated form) covers ``asked``.
 
-    Years are compared only when both sides give one: the corpus prints dates without a year.
+    Years are compared only when both sides give one: the corpus prints dates without a year. An
+    asked range (``09-06/09-17``) is covered when both its ends are.
     """
+    if "/" in asked:
+        first, _, last = asked.partition("/")
+        return covers(mention, first) and covers(mention, last)
     start, _, end = mention.partition("/")
     asked_year = asked.split("-")[0] if len(asked.split("-")[0]) == 4 else None
     start_year = start.split("-")[0] if len(start.split("-")[0]) == 4 else None

@@ -32,6 +32,8 @@ PERSON_TAGS = frozenset({"nr", "nrfg", "nrt"})
 PLACE_TAGS = frozenset({"ns", "nt", "nz"})
 NAME_TAGS = PERSON_TAGS | PLACE_TAGS
 _FUNCTION_CHARS = frozenset("在到赴于的和与及从向对把被由将为是了至往")
+# jieba tags of a word no place name starts with: a measure word, a pronoun, a numeral (哪座城市, 这个镇)
+_NOT_PLACE_STARTS = frozenset({"q", "r", "m"})
 PLACE_SUFFIXES = ("区", "县", "市", "镇", "乡", "省", "村", "社区", "街道")
 
 
@@ -89,7 +91,8 @@ class Tokenizer:
             # ... and 经开区 to 经 + 开区: a two-character place glued to the character before it.
             previous = words[i - 1][0] if i else ""
             if flag in PLACE_TAGS and len(word) == 2 and word.endswith(PLACE_SUFFIXES) \
-                    and len(previous) == 1 and previous not in _FUNCTION_CHARS and "\u4e00" <= previous <= "\u9fff":
+                    and len(previous) == 1 and previous not in _FUNCTION_CHARS and "\u4e00" <= previous <= "\u9fff" \
+                    and words[i - 1][1] not in _NOT_PLACE_STARTS:
                 word = previous + word
             out.append(word)
         return out

@@ -2,6 +2,8 @@
 
 from types import SimpleNamespace as NS
 
+import pytest
+
 from qa import answerability
 from qa.expand import byline_people, people_list
 from qa.question import analyze
@@ -82,6 +84,18 @@ def test_a_place_the_answers_story_does_not_mention_is_an_unmet_constraint():
     assert answerability.missing_place(q, _story()).reason == "place"
     q.names = ["郑东新区"]
     assert answerability.missing_place(q, _story()) is None
+
+
+@pytest.mark.parametrize("name, place", [
+    ("二七区", True), ("郑东新区", True), ("管城回族区", True), ("金水社区", True),
+    ("城市", False), ("小镇", False), ("新区", False), ("全县", False), ("社区", False), ("街道", False),
+])
+def test_only_a_proper_name_before_a_place_suffix_is_a_place_the_story_must_mention(name, place):
+    assert answerability.place_name(name) is place
+    if not place:  # a common noun the story does not print is no reason to decline
+        q = analyze("这里是哪个地方?")
+        q.names = [name]
+        assert answerability.missing_place(q, _story(body="会议在会议室召开。")) is None
 
 
 def test_a_decline_says_what_the_stories_lack_where_the_prompts_phrase_it():

@@ -51,6 +51,10 @@ def test_weighted_fusion_mixes_scaled_bm25_and_cosine():
     ("05-end", "05-05", False),
     ("2023-05-30", "2024-05-30", False),
     ("2023-05-30", "05-30", True),   # the corpus prints no year: compare years only when both give one
+    ("2008-09-06/09-17", "2008-09-06/09-17", True),  # a range asked: both its ends covered
+    ("02-10/02-12", "02-11/02-12", True),
+    ("02-10/02-12", "02-11/02-13", False),
+    ("02-10", "02-10/02-12", False),
 ])
 def test_date_coverage(mention, asked, expected):
     assert covers(mention, asked) is expected

@@ -76,6 +76,12 @@ def test_places_a_question_names_come_from_the_gazetteer_too(tokenizer, question
     assert place in analyze(question, tokenizer).names
 
 
+@pytest.mark.parametrize("question", ["欢潭是哪座城市的文物保护单位?", "这座城市有多少人口?"])
+def test_a_measure_word_or_pronoun_is_not_glued_to_a_place(tokenizer, question):
+    names = analyze(question, tokenizer).names
+    assert "城市" in names and not any(n.endswith("城市") and n != "城市" for n in names)
+
+
 def test_the_gazetteer_holds_divisions_not_common_nouns():
     from qa.lexicons import words
 
