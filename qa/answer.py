@@ -158,6 +158,13 @@ class Answerer:
         if best is None or not answerability.accept(best.margin, self.reader.threshold):
             none.score = round(best.score, 4) if best else 0.0
             return none
+        decline = answerability.missing_place(q, passages[best.passage].story)
+        if decline:  # the best span whose story prints every place the question names, if accepted
+            spans = [s for s in spans if not answerability.missing_place(q, passages[s.passage].story)]
+            best = answerability.best(spans, passages)
+            if best is None or not answerability.accept(best.margin, self.reader.threshold):
+                none.reason, none.detail = decline.reason, decline.detail
+                return none
         title = answerability.asked_title(q)
         if title:
             roles = [p.role for passage in passages for p in find_people(fold(passage.text), self.known_names)]
@@ -167,10 +174,6 @@ class Answerer:
                 none.reason, none.detail = "title", {"title": title}
                 return none
         passage = passages[best.passage]
-        decline = answerability.missing_place(q, passage.story)
-        if decline:
-            none.reason, none.detail = decline.reason, decline.detail
-            return none
         start, end = passage.start + best.start, passage.start + best.end
         self._laps.restart()
         found = self._found(q, passage.story, start, end, best.score, [p.story for p in passages], title)

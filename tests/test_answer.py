@@ -306,6 +306,15 @@ def test_a_district_the_pages_never_mention_is_declined_and_named_in_the_reply(p
     assert pipeline.answer("二七区委书记是谁?").found  # a district the pages cover is still answered
 
 
+def test_a_place_the_question_names_picks_the_passage_among_those_read(pipeline):
+    """everyday_qa's e32: the reader's best span is in a story that never prints 经开区 (新郑's); the
+    answer comes from the best accepted span whose story does, not a decline (forty-second round)."""
+    result = pipeline.answer("经开区网格治理的工作闭环是怎么运转的?")
+    assert result.found, result.reason
+    story = pipeline.index.story(result.citations[0].story_id)
+    assert "经开区" in story.body and "民意收集" in result.answer
+
+
 def test_a_misspelt_name_is_read_as_the_corpus_name_and_the_reply_says_so(pipeline):
     """everyday_qa's 牛瑞化: the pages print 牛瑞华 (qa.spelling)."""
     from qa.prompts import load_prompts
