@@ -158,9 +158,9 @@ class Answerer:
         if best is None or not answerability.accept(best.margin, self.reader.threshold):
             none.score = round(best.score, 4) if best else 0.0
             return none
-        decline = answerability.missing_place(q, passages[best.passage].story)
-        if decline:  # the best span whose story prints every place the question names, if accepted
-            spans = [s for s in spans if not answerability.missing_place(q, passages[s.passage].story)]
+        decline = self._unfit(q, best, passages)
+        if decline:  # the best span that fits the question (answerability.unfit), if accepted
+            spans = [s for s in spans if not self._unfit(q, s, passages)]
             best = answerability.best(spans, passages)
             if best is None or not answerability.accept(best.margin, self.reader.threshold):
                 none.reason, none.detail = decline.reason, decline.detail
@@ -179,6 +179,11 @@ class Answerer:
         found = self._found(q, passage.story, start, end, best.score, [p.story for p in passages], title)
         self._laps.lap("citations")  # names and roles expanded, sentences cited
         return found
+
+    @staticmethod
+    def _unfit(q: Question, span, passages: list):
+        p = passages[span.passage]
+        return answerability.unfit(q, p.story, fold(p.text[span.start:span.end]))
 
     def _titled(self, title: str, spans: list, passages: list):
         """The best accepted span that names a person (the people finder's, or

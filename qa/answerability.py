@@ -3,9 +3,11 @@
 A date the question names that no retrieved story mentions, or a person the corpus knows but
 no retrieved story names, means no answer whatever the reader says; so does an answer whose
 people all carry printed roles without the title the question asks for (区长是谁 answered with a
-区委书记), or that names no person at all (负责人叫什么名字 answered with a company). Otherwise the
-reader's best span must beat its no-answer option by the threshold chosen on held-out data (stored with the
-weights): a question is declined when no passage holds a span the reader believes in.
+区委书记), or that names no person at all (负责人叫什么名字 answered with a company). A span whose
+story misses a place the question names, or that only repeats the question (郑东新区 for
+郑东新区的会议在哪开的), is passed over for the next (:func:`unfit`). Otherwise the reader's best span
+must beat its no-answer option by the threshold chosen on held-out data (stored with the weights): a
+question is declined when no passage holds a span the reader believes in.
 """
 
 from __future__ import annotations
@@ -67,6 +69,34 @@ def missing_place(q: Question, story) -> Decline | None:
     for name in q.names:
         if place_name(name) and not name_in(name, text):
             return Decline("place", {"place": name})
+    return None
+
+
+_NOT_TEXT = re.compile(r"[\W_]+")
+
+
+def echoes(text: str, q: Question) -> bool:
+    """Whether an answer only repeats the question: its text (punctuation aside) is in the question,
+    or it is a place the question names by its stem or a shorter form (新郑市 for 新郑, 管城回族区 for
+    管城区, as :func:`qa.retrieve.name_in` matches them)."""
+    bare = _NOT_TEXT.sub("", text)
+    if not bare:
+        return False
+    if bare in _NOT_TEXT.sub("", q.norm):
+        return True
+    suffix = next((s for s in PLACE_SUFFIXES if bare.endswith(s)), None)
+    stem = bare[:-len(suffix)] if suffix else ""
+    return len(stem) >= 2 and (stem in q.norm or any(stem[:k] + suffix in q.norm for k in range(2, len(stem))))
+
+
+def unfit(q: Question, story, text: str) -> Decline | None:
+    """Why a span of ``story`` reading ``text`` cannot answer ``q``: a place the question names that
+    the story never mentions, or an answer that only repeats the question; None when it can."""
+    decline = missing_place(q, story)
+    if decline:
+        return decline
+    if echoes(text, q):
+        return Decline("echo", {"answer": text})
     return None
 
 

@@ -175,3 +175,24 @@ def test_the_asked_title_is_widened_to_the_roles_the_stories_print():
     assert answerability.widen_title(analyze("二七区委统战部长是谁?"), "部长", []) == "部长"
     people = [NS(role="区委常委、组织部长、社治委主任")]
     assert answerability.contradicts_title("统战部长", people) and not answerability.contradicts_title("部长", people)
+
+
+@pytest.mark.parametrize("answer, question, echo", [
+    ("郑东新区", "郑东新区防汛会商会议在哪里开的?", True),     # the question's own words
+    ("新郑市", "新郑那个座谈会是在哪开的?", True),             # its place by the stem
+    ("管城回族区", "管城区述职评议会在什么地方开的?", True),    # ... or by a shorter form
+    ("上海市", "二七区招商小分队去了哪个城市?", False),
+    ("金水区", "二七区的会在哪开的?", False),
+    ("牛瑞华、马安庄", "7月18日的会议谁参加了?", False),
+])
+def test_an_answer_that_only_repeats_the_question_is_an_echo(answer, question, echo):
+    assert answerability.echoes(answer, analyze(question)) is echo
+
+
+def test_a_span_that_echoes_the_question_or_misses_its_place_does_not_fit():
+    story = _story()
+    q = analyze("郑东新区的会议在哪里开的?")
+    assert answerability.unfit(q, story, "郑东新区").reason == "echo"
+    assert answerability.unfit(q, story, "会议室") is None
+    q.names = ["二七区"]
+    assert answerability.unfit(q, story, "会议室").reason == "place"
