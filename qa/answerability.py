@@ -73,14 +73,16 @@ def missing_place(q: Question, story) -> Decline | None:
 
 
 _NOT_TEXT = re.compile(r"[\W_]+")
+# a question offering alternatives (上午还是下午) is answered with one of them: an echo by nature
+_ALTERNATIVES = re.compile(r"还是|或者|或是|\bor\b", re.I)
 
 
 def echoes(text: str, q: Question) -> bool:
     """Whether an answer only repeats the question: its text (punctuation aside) is in the question,
     or it is a place the question names by its stem or a shorter form (新郑市 for 新郑, 管城回族区 for
-    管城区, as :func:`qa.retrieve.name_in` matches them)."""
+    管城区, as :func:`qa.retrieve.name_in` matches them). Never for a question offering alternatives."""
     bare = _NOT_TEXT.sub("", text)
-    if not bare:
+    if not bare or _ALTERNATIVES.search(q.norm):
         return False
     if bare in _NOT_TEXT.sub("", q.norm):
         return True

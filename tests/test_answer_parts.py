@@ -184,6 +184,8 @@ def test_the_asked_title_is_widened_to_the_roles_the_stories_print():
     ("上海市", "二七区招商小分队去了哪个城市?", False),
     ("金水区", "二七区的会在哪开的?", False),
     ("牛瑞华、马安庄", "7月18日的会议谁参加了?", False),
+    ("下午", "推进会是上午开的还是下午开的?", False),      # alternatives offered: the answer is one
+    ("淡水湖泊", "琵琶湖是淡水湖泊或者咸水湖泊?", False),
 ])
 def test_an_answer_that_only_repeats_the_question_is_an_echo(answer, question, echo):
     assert answerability.echoes(answer, analyze(question)) is echo
