@@ -84,9 +84,26 @@ def question_type(norm: str) -> str:
     return "other"  # no interrogative the analyser knows: the reader still answers
 
 
+def day_asked(norm: str, tokenizer) -> str:
+    """``norm`` with a colloquial 几号 that asks a day read as 哪一天 (会议是几号开的); 几号 before a
+    noun is an ordinal and stays (几号线, 几号球衣). jieba's cut and tags decide."""
+    if "几号" not in norm:
+        return norm
+    words = tokenizer.tagged(norm)
+    if "".join(w for w, _ in words) != norm:
+        return norm
+    out = []
+    for i, (word, _) in enumerate(words):
+        following = words[i + 1][1] if i + 1 < len(words) else ""
+        out.append("哪一天" if word == "几号" and not following.startswith("n") else word)
+    return "".join(out)
+
+
 def analyze(question: str, tokenizer=None) -> Question:
     """Analyze a question; ``tokenizer`` (the index's) finds names and keywords when given."""
     norm = normalize_question(question)
+    if tokenizer is not None:
+        norm = day_asked(norm, tokenizer)
     english = is_english(question)  # before dates are rewritten in Chinese
     q = Question(text=question, norm=norm, type=question_type(norm), english=english,
                  dates=find_dates(norm))

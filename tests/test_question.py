@@ -131,3 +131,14 @@ def test_questions_that_ask_for_several_things(question, several):
 ])
 def test_a_question_without_its_dates(question, bare):
     assert without_dates(analyze(question)) == bare
+
+
+@pytest.mark.parametrize("question, read", [
+    ("二七区委中心组集中学习是几号开的?", "二七区委中心组集中学习是哪一天开的?"),
+    ("活动几号举行?", "活动哪一天举行?"),
+    ("沙特雷站是巴黎地铁几号线的换乘站?", "沙特雷站是巴黎地铁几号线的换乘站?"),  # an ordinal before a noun
+])
+def test_a_colloquial_jihao_asking_a_day_is_read_as_which_day(tokenizer, question, read):
+    q = analyze(question, tokenizer)
+    assert q.norm == read
+    assert (q.type == "when") is (read != question)
