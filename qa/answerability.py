@@ -86,9 +86,11 @@ def echoes(text: str, q: Question) -> bool:
         return False
     if bare in _NOT_TEXT.sub("", q.norm):
         return True
-    suffix = next((s for s in PLACE_SUFFIXES if bare.endswith(s)), None)
-    stem = bare[:-len(suffix)] if suffix else ""
-    return len(stem) >= 2 and (stem in q.norm or any(stem[:k] + suffix in q.norm for k in range(2, len(stem))))
+    if not place_name(bare):
+        return False
+    suffix = next(s for s in PLACE_SUFFIXES if bare.endswith(s))
+    stem = bare[:-len(suffix)]
+    return stem in q.norm or any(stem[:k] + suffix in q.norm for k in range(2, len(stem)))
 
 
 def unfit(q: Question, story, text: str) -> Decline | None:
