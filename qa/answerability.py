@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from .lexicons import words
 from .people import looks_like_name
 from .question import ASKED_TITLE, Question
 from .retrieve import StoryHit, name_in
@@ -73,16 +74,28 @@ def missing_place(q: Question, story) -> Decline | None:
 
 
 _NOT_TEXT = re.compile(r"[\W_]+")
-# a question offering alternatives (上午还是下午) is answered with one of them: an echo by nature
-_ALTERNATIVES = re.compile(r"还是|或者|或是|\bor\b", re.I)
+# Questions whose right answer may repeat them (the forty-third and forty-sixth rounds, counted in the
+# training data): one offering alternatives (上午还是下午) or a choice between things it names (A和B哪个
+# 早) is answered with one of them; a yes/no question, also in its A-not-A form (可不可以), restates
+# itself; another name (又称什么) shares characters with the name asked about.
+_ALTERNATIVES = re.compile(r"还是|或者|或是|\bor\b|[和与跟][^。？?！!]{1,40}?(?:哪个|哪一|何者)", re.I)
+_A_NOT_A = re.compile(r"([\u4e00-\u9fff])不\1")
+_OTHER_NAME = re.compile("|".join(words("other_names")))
+
+
+def repeats_itself(q: Question) -> bool:
+    """Whether a right answer to ``q`` may sit inside it (see above): no echo check for it."""
+    return bool(q.type == "yesno" or _ALTERNATIVES.search(q.norm) or _A_NOT_A.search(q.norm)
+                or _OTHER_NAME.search(q.norm))
 
 
 def echoes(text: str, q: Question) -> bool:
     """Whether an answer only repeats the question: its text (punctuation aside) is in the question,
     or it is a place the question names by its stem or a shorter form (新郑市 for 新郑, 管城回族区 for
-    管城区, as :func:`qa.retrieve.name_in` matches them). Never for a question offering alternatives."""
+    管城区, as :func:`qa.retrieve.name_in` matches them). Never for a question whose right answer may
+    repeat it (:func:`repeats_itself`)."""
     bare = _NOT_TEXT.sub("", text)
-    if not bare or _ALTERNATIVES.search(q.norm):
+    if not bare or repeats_itself(q):
         return False
     if bare in _NOT_TEXT.sub("", q.norm):
         return True

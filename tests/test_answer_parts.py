@@ -186,6 +186,11 @@ def test_the_asked_title_is_widened_to_the_roles_the_stories_print():
     ("牛瑞华、马安庄", "7月18日的会议谁参加了?", False),
     ("下午", "推进会是上午开的还是下午开的?", False),      # alternatives offered: the answer is one
     ("淡水湖泊", "琵琶湖是淡水湖泊或者咸水湖泊?", False),
+    ("新加坡", "新加坡和香港近十五年的人均GDP表现中，何者较优异?", False),   # a choice between named things
+    ("可以", "机关手枪可不可以连发?", False),                  # yes/no, in its A-not-A form
+    ("是", "冥府行星是一种假设中的天体类型吗?", False),
+    ("角龙亚科", "开角龙亚科又叫什么?", False),                # another name shares characters
+    ("苏丹", "苏丹航空是哪个国家的航空公司?", True),           # none of these kinds: still an echo
 ])
 def test_an_answer_that_only_repeats_the_question_is_an_echo(answer, question, echo):
     assert answerability.echoes(answer, analyze(question)) is echo
