@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 
 from . import answerability, evidence, expand
 from .citations import Citation, also_in, cite, cite_answer, lead_sentence
-from .gloss import dictionary, gloss
+from .gloss import Sounds, dictionary, gloss
 from .index import Index
 from .laps import Laps
 from .people import TITLED_NAME, find_people, looks_like_name
@@ -78,6 +78,7 @@ class Answerer:
         self.known_names = known_people(index.stories.values(), index.tokenizer.tagged)
         self.sounds = NameSounds(self.known_names | set(index.tokenizer.words), lambda: dictionary().readings)
         self._layouts: OrderedDict[int, CharLayout] = OrderedDict()
+        self._sounds: Sounds | None = None  # for English questions: qa.gloss.Sounds, built on first need
 
     def answer(self, question: str) -> Answer:
         t0 = time.perf_counter()
@@ -112,6 +113,12 @@ class Answerer:
         result.retrieved = [h.story.id for h in hits]
         return result
 
+    def _corpus_sounds(self) -> Sounds:
+        """The corpus's words by their readings (``qa.gloss.Sounds``), built on first need."""
+        if self._sounds is None:
+            self._sounds = Sounds(self.index.bm25.vocabulary(), dictionary().readings)
+        return self._sounds
+
     def _in_stories_words(self, q: Question, hits: list[StoryHit], q_states):
         """An English question written in the Chinese words of the chunks first retrieved for it
         (``qa.gloss``), retrieved again and read in those words (README, sixteenth round): (hits,
@@ -120,7 +127,7 @@ class Answerer:
         passages = evidence.passages(self.index, hits)
         context = "\n".join(fold(p.text) for p in passages)
         tokenizer = self.index.tokenizer
-        text = gloss(q.norm, context, tokenizer.frequency, tokenizer)
+        text = gloss(q.norm, context, tokenizer.frequency, tokenizer, self._corpus_sounds())
         if text is None:
             self._laps.lap("gloss")
             return hits, q, q_states, passages

@@ -13,8 +13,10 @@ stories' words instead, word by word, the way dictionary-based cross-language re
   common by jieba's word frequencies.
 - Capitalized words that read as pinyin (``Erqi``, ``Liu Yanzhong``, up to three words) are
   matched by sound: a run of the chunks' characters whose readings (CC-CEDICT's pinyin, tones
-  dropped) spell them; one the chunks do not spell stays as written, never a dictionary sense
-  (``Zhang`` is a name, not 丈).
+  dropped) spell them; when the chunks spell none, a word of the corpus that does (:class:`Sounds`,
+  the forty-eighth round: the chunks first retrieved for an English question miss its story exactly
+  when the name is its only tie to it); one nothing spells stays as written, never a dictionary
+  sense (``Zhang`` is a name, not 丈).
 - Interrogatives get their everyday Chinese form (who -> 谁), English function words are dropped,
   numbers and the dates the question normalizer already wrote in Chinese (``7月18日``) stay.
 
@@ -124,14 +126,15 @@ def _keys(sense: str) -> list[str]:
 
 
 def gloss(question: str, context: str, frequency: Callable[[str], int] = lambda w: 0,
-          tokenize: Callable[[str], list[str]] | None = None) -> str | None:
+          tokenize: Callable[[str], list[str]] | None = None, sounds: Sounds | None = None) -> str | None:
     """``question`` (English, as the normalizer left it) written in Chinese words, or None: when it
     holds a Chinese character already, when ``context`` is not mostly Chinese, or when no word but
     an interrogative could be glossed. ``context``: the text of the chunks retrieved for it (chooses
     among a sense's words, and spells names); ``tokenize``: its words (jieba), cut only when a single
     character must be looked up, without which a single character counts as printed wherever it
     occurs (道 inside 河道); ``frequency``: how common a
-    Chinese word is (jieba's dictionary), for senses the context does not print."""
+    Chinese word is (jieba's dictionary), for senses the context does not print; ``sounds``: the
+    corpus's words by their readings, for names the context does not spell."""
     if _HAN.search(_latin_only(question)) or not _mostly_chinese(context):
         return None
     d = dictionary()
@@ -149,7 +152,7 @@ def gloss(question: str, context: str, frequency: Callable[[str], int] = lambda 
             i += 1
             continue
         if word is None and tok[0].isupper() and _is_pinyin(tok.lower()):
-            n, word = _name(tokens, i, context, d)
+            n, word = _name(tokens, i, context, d, sounds)
             if word is None:  # not spelt: a sense the chunks print (China -> 中国), else as written
                 n, word = _sense(tokens, i, printed, frequency, d, out[-1] if out else "", printed_only=True)
             if word is None:  # a name the chunks do not spell (Zhang, not 丈)
@@ -262,21 +265,55 @@ def choose(words: tuple[tuple[str, int], ...], context: str, frequency: Callable
     return max(words, key=lambda x: (x[1] <= 1, frequency(x[0]), -x[1]))[0]
 
 
-def _name(tokens, i, context: str, d: Dictionary) -> tuple[int, str | None]:
+def _name(tokens, i, context: str, d: Dictionary, sounds: Sounds | None = None) -> tuple[int, str | None]:
     """A run of capitalized words spelt, by sound, as characters the context prints
-    (``Liu Yanzhong`` or ``Yanzhong Liu`` -> 刘焱中): the longest run that matches."""
+    (``Liu Yanzhong`` or ``Yanzhong Liu`` -> 刘焱中): the longest run that matches; failing that, the
+    longest run a word of the corpus spells (``sounds``)."""
     run = 0
     while (run < MAX_NAME_WORDS and i + run < len(tokens) and tokens[i + run][:1].isupper()
            and _is_pinyin(tokens[i + run].lower())):
         run += 1
-    for n in range(run, 0, -1):
-        names = tokens[i:i + n]
-        # as written, then family name first (English puts a Chinese given name first: Yifu Lin)
-        for order in (names, names[-1:] + names[:-1]) if n > 1 else (names,):
-            found = spell("".join(order).lower(), context, d.readings)
-            if found:
-                return n, found
+    for spelt in (lambda name: spell(name, context, d.readings), sounds.spell if sounds else None):
+        for n in range(run, 0, -1) if spelt else ():
+            names = tokens[i:i + n]
+            # as written, then family name first (English puts a Chinese given name first: Yifu Lin)
+            for order in (names, names[-1:] + names[:-1]) if n > 1 else (names,):
+                found = spelt("".join(order).lower())
+                if found:
+                    return n, found
     return 1, None
+
+
+class Sounds:
+    """The corpus's words (2 to ``MAX_NAME_CHARS`` Chinese characters) by their toneless readings:
+    ``spell("guancheng")`` -> 管城, the word in the most chunks of those that spell it."""
+
+    MAX_SPELLINGS = 16  # a word's reading combinations kept (polyphones multiply them)
+
+    def __init__(self, vocabulary: dict[str, int], readings: dict[str, frozenset[str]]):
+        best: dict[str, tuple[int, int, str]] = {}
+        for word, chunks in vocabulary.items():
+            if not 2 <= len(word) <= MAX_NAME_CHARS or not all(_HAN.match(c) for c in word):
+                continue
+            for key in _readings_of(word, readings, self.MAX_SPELLINGS):
+                rank = (chunks, len(word), word)
+                if rank > best.get(key, (0, 0, "")):
+                    best[key] = rank
+        self._words = {key: rank[2] for key, rank in best.items()}
+
+    def spell(self, romanized: str) -> str | None:
+        return self._words.get(romanized) if 4 <= len(romanized) else None
+
+
+def _readings_of(word: str, readings: dict[str, frozenset[str]], limit: int) -> list[str]:
+    """Up to ``limit`` toneless spellings of ``word`` (every character read each way it can be)."""
+    out = [""]
+    for c in word:
+        syllables = readings.get(c)
+        if not syllables:
+            return []
+        out = [s + r for s in out for r in sorted(syllables)][:limit]
+    return out
 
 
 def spell(romanized: str, context: str, readings: dict[str, frozenset[str]]) -> str | None:

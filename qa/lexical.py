@@ -44,6 +44,13 @@ class BM25Index:
             return np.zeros(self._model.scores["num_docs"], dtype=np.float32)
         return self._model.get_scores(known).astype(np.float32)
 
+    def vocabulary(self) -> dict[str, int]:
+        """Every token of the corpus and the number of chunks that hold it."""
+        if self._model is None:
+            return {}
+        indptr = self._model.scores["indptr"]  # bm25s's own "" token has an id past the matrix
+        return {t: int(indptr[i + 1] - indptr[i]) for t, i in self._model.vocab_dict.items() if i + 1 < len(indptr)}
+
     def save(self, folder: Path) -> None:
         if self._model is None:
             Path(folder).mkdir(parents=True, exist_ok=True)

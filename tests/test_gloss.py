@@ -3,7 +3,7 @@ backwards, a sense's word chosen by the retrieved text, names spelt by sound."""
 
 import pytest
 
-from qa.gloss import IRREGULAR, choose, dictionary, gloss, spell
+from qa.gloss import IRREGULAR, Sounds, choose, dictionary, gloss, spell
 from qa.normalize import normalize_question
 
 CONTEXT = ("7月18日，郑东新区召开防汛会商会议，区应急管理局局长刘焱中主持会议。区水务局局长王晓沛出席会议并讲话，"
@@ -46,6 +46,18 @@ def test_names_are_spelt_by_sound_from_the_retrieved_text():
     assert spell("zhangsan", CONTEXT, readings) is None
     text = gloss("What did Yanzhong Liu say at the meeting?", CONTEXT)  # family name last, as English writes it
     assert "刘焱中" in text
+
+
+def test_a_name_the_retrieved_text_does_not_spell_is_spelt_from_the_corpus_words():
+    # the corpus's words and how many chunks hold each (the lexical index's vocabulary)
+    sounds = Sounds({"管城": 12, "关城": 1, "管城区": 14, "会议": 30, "管": 40, "Zhang": 2}, dictionary().readings)
+    assert sounds.spell("guancheng") == "管城"             # of the words that spell it, the commonest
+    assert sounds.spell("guanchengqu") == "管城区"
+    assert sounds.spell("zhangsan") is None and sounds.spell("guan") is None  # one character is no name
+    question = "When did Guancheng hold its review meeting?"
+    assert "Guancheng" in gloss(question, CONTEXT)           # the retrieved text does not print it
+    assert "管城" in gloss(question, CONTEXT, sounds=sounds)
+    assert "刘焱中" in gloss("What did Liu Yanzhong say?", CONTEXT, sounds=sounds)  # the text first
 
 
 def test_dates_numbers_and_verb_forms():

@@ -121,3 +121,12 @@ def test_citations_show_the_page_and_keep_the_file_name_in_a_tooltip():
     html = citation_html(c)
     assert "5月底" in html and "05-end" not in html
     assert "版面 002" in html and 'title="002_e713b7ff9e0ddada.txt:3-21"' in html
+
+
+def test_the_lexical_vocabulary_counts_the_chunks_that_hold_each_token():
+    from qa.lexical import BM25Index
+
+    index = BM25Index.build([["管城", "会议"], ["管城", "签约"], []])
+    vocabulary = index.vocabulary()
+    assert vocabulary["管城"] == 2 and vocabulary["会议"] == 1 and vocabulary["签约"] == 1
+    assert BM25Index(None).vocabulary() == {}
