@@ -30,7 +30,7 @@ import re
 import threading
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
@@ -45,6 +45,7 @@ _HAN = re.compile(r"[\u4e00-\u9fff]")
 _TOKEN = re.compile(r"[A-Za-z]+(?:['’](?!s\b)[A-Za-z]+)*|[\d.]*[\u4e00-\u9fff][\u4e00-\u9fff\d]*|\d+(?:\.\d+)?%?")
 _LINE = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/\s*$")
 _PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+_NOTE = re.compile(r"\(([^)]*)\)")
 # senses that name no meaning of their own: cross-references, surnames, classifiers, spellings
 _NOT_A_SENSE = re.compile(r"^(?:surname|cl:|variant of|old variant|see |used in|abbr\.|erhua|also written|"
                           r"japanese variant|taiwan pr|pr\.|\(old\)|archaic)", re.I)
@@ -65,6 +66,9 @@ class Dictionary:
     senses: dict[str, tuple[tuple[str, int], ...]]  # an English sense (lower case) -> (Chinese word, the
                                                     # sense's rank among that word's senses), each word once
     readings: dict[str, frozenset[str]]     # a character -> its pinyin syllables, tones dropped
+    # (an English sense, a Chinese word) -> what the sense's parentheses say it applies to: "hold",
+    # 举行 -> "a meeting, ceremony etc" (from "to hold (a meeting, ceremony etc)")
+    notes: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 def cedict_path():
@@ -84,6 +88,7 @@ def dictionary() -> Dictionary:
 @lru_cache(maxsize=1)
 def _dictionary() -> Dictionary:
     senses: dict[str, dict[str, int]] = defaultdict(dict)
+    notes: dict[tuple[str, str], str] = {}
     readings: dict[str, set[str]] = defaultdict(set)
     with cedict_path().open(encoding="utf-8") as f:
         for line in f:
@@ -97,9 +102,13 @@ def _dictionary() -> Dictionary:
             if not (len(simp) <= MAX_WORD_CHARS and all(_HAN.match(c) for c in simp)):
                 continue
             for rank, sense in enumerate(glosses.split("/")):
+                note = " ".join(_NOTE.findall(sense))
                 for key in _keys(sense):
                     senses[key][simp] = min(rank, senses[key].get(simp, rank))
-    return Dictionary({k: tuple(v.items()) for k, v in senses.items()}, {k: frozenset(v) for k, v in readings.items()})
+                    if note:
+                        notes[key, simp] = f"{notes.get((key, simp), '')} {note}".strip()
+    return Dictionary({k: tuple(v.items()) for k, v in senses.items()}, {k: frozenset(v) for k, v in readings.items()},
+                      notes)
 
 
 def _syllables(pinyin: str) -> list[str]:
@@ -225,14 +234,45 @@ def _sense(tokens, i, context, frequency, d: Dictionary, before: str = "",
         if not all(w[0].isalpha() for w in words) or (n == 1 and words[0].lower() in STOPWORDS):
             continue
         found: dict[str, int] = {}
-        for key in _forms(" ".join(w.lower() for w in words)):
+        keys = _forms(" ".join(w.lower() for w in words))
+        for key in keys:
             for w, r in d.senses.get(key, ()):
                 found[w] = min(r, found.get(w, r))
         if printed_only:
             found = {w: r for w, r in found.items() if w in context}
+        found = applying(found, keys, _content_forms(tokens[:i] + tokens[i + n:]), d)
         if found:
             return n, choose(tuple(found.items()), context, frequency, before)
     return 1, None
+
+
+def applying(found: dict[str, int], keys: list[str], others: frozenset[str], d: Dictionary) -> dict[str, int]:
+    """Of a phrase's candidate words, those whose sense's parentheses name the most of the question's
+    other words (``others``, as :func:`_content_forms`), when one names any; else all. CC-CEDICT
+    says in parentheses what a sense applies to: "hold" in "hold its review meeting" -> 举行, "to hold
+    (a meeting, ceremony etc)", not 把, "to hold; to grasp" (a selectional restriction, Lesk-style)."""
+    if len(found) < 2 or not others:
+        return found
+    shared = {w: len(others & _note_forms(" ".join(d.notes.get((k, w), "") for k in keys))) for w in found}
+    best = max(shared.values())
+    return {w: r for w, r in found.items() if shared[w] == best} if best else found
+
+
+def _content_forms(tokens) -> frozenset[str]:
+    """The dictionary forms of the content words among ``tokens``: no function words, numbers, or
+    capitalized words that read as pinyin (names)."""
+    return frozenset(f for t in tokens if t.isalpha() and t.lower() not in STOPWORDS
+                     and not (t[0].isupper() and _is_pinyin(t.lower())) for f in _word_forms(t.lower()))
+
+
+@lru_cache(maxsize=8192)
+def _note_forms(note: str) -> frozenset[str]:
+    return frozenset(f for w in re.findall(r"[a-z]+", note.lower()) if w not in STOPWORDS for f in _word_forms(w))
+
+
+@lru_cache(maxsize=8192)
+def _word_forms(word: str) -> tuple[str, ...]:
+    return tuple(_forms(word))
 
 
 def _forms(phrase: str) -> list[str]:

@@ -87,3 +87,11 @@ def test_a_long_run_of_capitalized_words_is_spelt_a_few_at_a_time(monkeypatch):
     monkeypatch.setattr(g, "spell", lambda romanized, *a: tried.append(romanized) or real(romanized, *a))
     g.gloss(" ".join(["Zhang Wang Li"] * 20) + " attended?", CONTEXT)
     assert tried and max(len(t) for t in tried) <= len("zhangwangli") and len(tried) <= 60 * 2 * g.MAX_NAME_WORDS
+
+
+def test_a_sense_whose_parentheses_name_the_questions_words_is_chosen():
+    d = dictionary()
+    assert "meeting" in d.notes["hold", "举行"]               # "to hold (a meeting, ceremony etc)"
+    context = "管城区召开述职评议会，各单位把工作做好。"           # prints 把 (to hold; to grasp), not 举行
+    assert "举行" in gloss("When did Guancheng hold its meeting?", context)
+    assert "把" in gloss("Who will hold the flag?", context)   # nothing in the question picks a sense
