@@ -233,17 +233,27 @@ def _sense(tokens, i, context, frequency, d: Dictionary, before: str = "",
         words = tokens[i:i + n]
         if not all(w[0].isalpha() for w in words) or (n == 1 and words[0].lower() in STOPWORDS):
             continue
-        found: dict[str, int] = {}
-        keys = _forms(" ".join(w.lower() for w in words))
-        for key in keys:
-            for w, r in d.senses.get(key, ()):
-                found[w] = min(r, found.get(w, r))
+        phrase = " ".join(w.lower() for w in words)
+        keys = _forms(phrase)
+        found = _looked_up(keys, d)
+        if not found and n > 1:  # a phrasal verb, its verb inflected: only a reading the context prints
+            keys = _phrasal_forms(phrase)  # ("held on" July 18 is no "hold on", wait)
+            found = {w: r for w, r in _looked_up(keys, d).items() if w in context}
         if printed_only:
             found = {w: r for w, r in found.items() if w in context}
         found = applying(found, keys, _content_forms(tokens[:i] + tokens[i + n:]), d)
         if found:
             return n, choose(tuple(found.items()), context, frequency, before)
     return 1, None
+
+
+def _looked_up(keys: list[str], d: Dictionary) -> dict[str, int]:
+    """The Chinese words of the senses ``keys`` name, each with its best rank."""
+    found: dict[str, int] = {}
+    for key in keys:
+        for w, r in d.senses.get(key, ()):
+            found[w] = min(r, found.get(w, r))
+    return found
 
 
 def applying(found: dict[str, int], keys: list[str], others: frozenset[str], d: Dictionary) -> dict[str, int]:
@@ -279,15 +289,27 @@ def _forms(phrase: str) -> list[str]:
     """The phrase and its last word's dictionary forms (meetings -> meeting, hosted -> host,
     planned -> plan)."""
     head, _, last = phrase.rpartition(" ")
-    forms = [last] + ([IRREGULAR[last]] if last in IRREGULAR else [])
+    return [f"{head} {f}".strip() for f in _word_bases(last)]
+
+
+def _phrasal_forms(phrase: str) -> list[str]:
+    """A phrase of several words with its first word in its dictionary forms, the rest as written
+    (a phrasal verb inflects its verb: presided over -> preside over, took part in -> take part in)."""
+    first, _, rest = phrase.partition(" ")
+    return [f"{f} {rest}" for f in _word_bases(first)[1:]] if rest else []
+
+
+def _word_bases(word: str) -> list[str]:
+    """``word`` and the dictionary forms it may be an inflection of."""
+    forms = [word] + ([IRREGULAR[word]] if word in IRREGULAR else [])
     for suffix, repl in (("ies", "y"), ("es", ""), ("s", ""), ("ied", "y"), ("ed", ""), ("ed", "e"),
                          ("ing", ""), ("ing", "e"), ("'s", ""), ("’s", "")):
-        if last.endswith(suffix) and len(last) - len(suffix) >= 3:
-            stem = last[: len(last) - len(suffix)] + repl
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            stem = word[: len(word) - len(suffix)] + repl
             forms.append(stem)
             if not repl and len(stem) > 3 and stem[-1] == stem[-2]:
                 forms.append(stem[:-1])
-    return [f"{head} {f}".strip() for f in dict.fromkeys(forms)]
+    return list(dict.fromkeys(forms))
 
 
 def choose(words: tuple[tuple[str, int], ...], context: str, frequency: Callable[[str], int],

@@ -95,3 +95,7 @@ def test_a_sense_whose_parentheses_name_the_questions_words_is_chosen():
     context = "管城区召开述职评议会，各单位把工作做好。"           # prints 把 (to hold; to grasp), not 举行
     assert "举行" in gloss("When did Guancheng hold its meeting?", context)
     assert "把" in gloss("Who will hold the flag?", context)   # nothing in the question picks a sense
+
+
+def test_a_phrasal_verb_is_looked_up_with_its_verb_in_its_dictionary_form():
+    assert "主持" in gloss("Who presided over the flood-control meeting?", CONTEXT)   # preside over -> 主持
