@@ -10,6 +10,7 @@ offsets and a calibrated score; phrasing and links belong to the presentation si
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
@@ -79,6 +80,7 @@ class Answerer:
         self.sounds = NameSounds(self.known_names | set(index.tokenizer.words), lambda: dictionary().readings)
         self._layouts: OrderedDict[int, CharLayout] = OrderedDict()
         self._sounds: Sounds | None = None  # for English questions: qa.gloss.Sounds, built on first need
+        self._sounds_lock = threading.Lock()
 
     def answer(self, question: str) -> Answer:
         t0 = time.perf_counter()
@@ -113,11 +115,14 @@ class Answerer:
         result.retrieved = [h.story.id for h in hits]
         return result
 
-    def _corpus_sounds(self) -> Sounds:
-        """The corpus's words by their readings (``qa.gloss.Sounds``), built on first need."""
-        if self._sounds is None:
-            self._sounds = Sounds(self.index.bm25.vocabulary(), dictionary().readings)
-        return self._sounds
+    def corpus_sounds(self) -> Sounds:
+        """The corpus's words by their readings (``qa.gloss.Sounds``), built once, on first need
+        (the app's warm-up builds it in the background)."""
+        with self._sounds_lock:
+            if self._sounds is None:
+                d = dictionary()
+                self._sounds = Sounds(self.index.bm25.vocabulary(), d.readings, d.common)
+            return self._sounds
 
     def _in_stories_words(self, q: Question, hits: list[StoryHit], q_states):
         """An English question written in the Chinese words of the chunks first retrieved for it
@@ -127,7 +132,7 @@ class Answerer:
         passages = evidence.passages(self.index, hits)
         context = "\n".join(fold(p.text) for p in passages)
         tokenizer = self.index.tokenizer
-        text = gloss(q.norm, context, tokenizer.frequency, tokenizer, self._corpus_sounds())
+        text = gloss(q.norm, context, tokenizer.frequency, tokenizer, self.corpus_sounds())
         if text is None:
             self._laps.lap("gloss")
             return hits, q, q_states, passages

@@ -78,15 +78,18 @@ _NOT_TEXT = re.compile(r"[\W_]+")
 # training data): one offering alternatives (上午还是下午) or a choice between things it names (A和B哪个
 # 早) is answered with one of them; a yes/no question, also in its A-not-A form (可不可以), restates
 # itself; another name (又称什么) shares characters with the name asked about.
-_ALTERNATIVES = re.compile(r"还是|或者|或是|\bor\b|[和与跟][^。？?！!]{1,40}?(?:哪个|哪一|何者)", re.I)
+_ALTERNATIVES = re.compile(r"还是|或者|或是|\bor\b", re.I)
 _A_NOT_A = re.compile(r"([\u4e00-\u9fff])不\1")
-_OTHER_NAME = re.compile("|".join(words("other_names")))
+_OTHER_NAMES = words("other_names")
+assert _OTHER_NAMES, "qa/data/other_names.txt is empty"
+_OTHER_NAME = re.compile("|".join(map(re.escape, _OTHER_NAMES)))
 
 
 def repeats_itself(q: Question) -> bool:
-    """Whether a right answer to ``q`` may sit inside it (see above): no echo check for it."""
-    return bool(q.type == "yesno" or _ALTERNATIVES.search(q.norm) or _A_NOT_A.search(q.norm)
-                or _OTHER_NAME.search(q.norm))
+    """Whether a right answer to ``q`` may sit inside it (see above): no echo check for it. The
+    choice between named things is the analyser's (``Question.offers_choice``, by jieba's tags)."""
+    return bool(q.type == "yesno" or q.offers_choice or _ALTERNATIVES.search(q.norm)
+                or _A_NOT_A.search(q.norm) or _OTHER_NAME.search(q.norm))
 
 
 def echoes(text: str, q: Question) -> bool:

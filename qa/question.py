@@ -66,6 +66,7 @@ class Question:
     # how it was read, when not as asked: an English question in the stories' words (qa.gloss),
     # a misspelt name as the corpus spells it (qa.spelling)
     read_as: str = ""
+    offers_choice: bool = False   # a choice between things it names (A和B哪个早), by jieba's tags
 
     @property
     def date_norms(self) -> list[str]:
@@ -99,6 +100,27 @@ def day_asked(norm: str, tokenizer) -> str:
     return "".join(out)
 
 
+_CHOICE_WORDS = ("哪个", "哪一", "何者")
+_CONJUNCTIONS = frozenset("和与跟")
+
+
+def offers_choice(norm: str, tokenizer) -> bool:
+    """Whether ``norm`` asks which of things it names (烽火台和长城哪个早; 管城区与金水区哪个区): 和, 与
+    or 跟 standing as a word of their own (jieba: a conjunction or preposition, not inside 和平区
+    or 参与), then 哪个, 哪一 or 何者 in the same sentence."""
+    if not any(c in norm for c in _CONJUNCTIONS) or not any(w in norm for w in _CHOICE_WORDS):
+        return False
+    joined = False
+    for word, flag in tokenizer.tagged(norm):
+        if word in _CONJUNCTIONS and flag[:1] in ("c", "p"):
+            joined = True
+        elif word in "。？?！!":
+            joined = False
+        elif joined and word.startswith(_CHOICE_WORDS):
+            return True
+    return False
+
+
 def analyze(question: str, tokenizer=None) -> Question:
     """Analyze a question; ``tokenizer`` (the index's) finds names and keywords when given."""
     norm = normalize_question(question)
@@ -112,6 +134,7 @@ def analyze(question: str, tokenizer=None) -> Question:
     q.events = [w for w in EVENT_WORDS if w in norm]
     if tokenizer is not None:
         q.names = _names(norm, tokenizer)
+        q.offers_choice = offers_choice(norm, tokenizer)
         q.keywords = _keywords(norm, tokenizer, q)
     return q
 

@@ -3,7 +3,7 @@ backwards, a sense's word chosen by the retrieved text, names spelt by sound."""
 
 import pytest
 
-from qa.gloss import IRREGULAR, Sounds, choose, dictionary, gloss, spell
+from qa.gloss import IRREGULAR, Sounds, _content_forms, applying, choose, dictionary, gloss, spell
 from qa.normalize import normalize_question
 
 CONTEXT = ("7月18日，郑东新区召开防汛会商会议，区应急管理局局长刘焱中主持会议。区水务局局长王晓沛出席会议并讲话，"
@@ -50,14 +50,18 @@ def test_names_are_spelt_by_sound_from_the_retrieved_text():
 
 def test_a_name_the_retrieved_text_does_not_spell_is_spelt_from_the_corpus_words():
     # the corpus's words and how many chunks hold each (the lexical index's vocabulary)
-    sounds = Sounds({"管城": 12, "关城": 1, "管城区": 14, "会议": 30, "管": 40, "Zhang": 2}, dictionary().readings)
+    d = dictionary()
+    vocabulary = {"管城": 12, "关城": 1, "管城区": 14, "会议": 30, "管": 40, "Zhang": 2, "严重": 50, "刘燕中": 99}
+    sounds = Sounds(vocabulary, d.readings, d.common)
     assert sounds.spell("guancheng") == "管城"             # of the words that spell it, the commonest
     assert sounds.spell("guanchengqu") == "管城区"
-    assert sounds.spell("zhangsan") is None and sounds.spell("guan") is None  # one character is no name
+    assert sounds.spell("guan") is None                    # one character is no name
+    assert sounds.spell("zhang") is None                   # Latin words are not spellings
+    assert sounds.spell("yanzhong") is None                # 严重 (serious) is a common word, not a name
     question = "When did Guancheng hold its review meeting?"
     assert "Guancheng" in gloss(question, CONTEXT)           # the retrieved text does not print it
     assert "管城" in gloss(question, CONTEXT, sounds=sounds)
-    assert "刘焱中" in gloss("What did Liu Yanzhong say?", CONTEXT, sounds=sounds)  # the text first
+    assert "刘焱中" in gloss("What did Liu Yanzhong say?", CONTEXT, sounds=sounds)  # the text first (not 刘燕中)
 
 
 def test_dates_numbers_and_verb_forms():
@@ -99,3 +103,10 @@ def test_a_sense_whose_parentheses_name_the_questions_words_is_chosen():
 
 def test_a_phrasal_verb_is_looked_up_with_its_verb_in_its_dictionary_form():
     assert "主持" in gloss("Who presided over the flood-control meeting?", CONTEXT)   # preside over -> 主持
+
+
+def test_a_usage_label_in_parentheses_picks_no_sense():
+    # 人犯 is "suspect (old)": the question's "old" is an adjective, not what the sense applies to
+    found = {"人犯": 1, "可疑分子": 0}
+    assert applying(found, ["suspect"], frozenset({"old", "case"}), dictionary()) == found
+    assert "what" not in _content_forms(["What", "old", "case"]) and "case" in _content_forms(["case"])

@@ -126,7 +126,7 @@ def test_citations_show_the_page_and_keep_the_file_name_in_a_tooltip():
 def test_the_lexical_vocabulary_counts_the_chunks_that_hold_each_token():
     from qa.lexical import BM25Index
 
-    index = BM25Index.build([["管城", "会议"], ["管城", "签约"], []])
+    index = BM25Index.build([["管城", "管城", "会议"], ["管城", "签约"], []])
     vocabulary = index.vocabulary()
-    assert vocabulary["管城"] == 2 and vocabulary["会议"] == 1 and vocabulary["签约"] == 1
+    assert vocabulary["管城"] == 2 and vocabulary["会议"] == 1 and vocabulary["签约"] == 1  # chunks, not uses
     assert BM25Index(None).vocabulary() == {}
