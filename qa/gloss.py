@@ -81,6 +81,8 @@ class Dictionary:
     # words of two or more characters that CC-CEDICT knows only as common words (pinyin in lower
     # case: 严重, 衣服), never as a name or place (Zheng4 zhou1): no spelling of a romanized name
     common: frozenset[str] = frozenset()
+    # (an English sense, a Chinese word) whose every such sense is a verb's ("to plant" -> 种)
+    verbs: frozenset[tuple[str, str]] = frozenset()
 
 
 def cedict_path():
@@ -103,6 +105,8 @@ def _dictionary() -> Dictionary:
     notes: dict[tuple[str, str], str] = {}
     named: set[str] = set()
     entries: set[str] = set()
+    verbal: set[tuple[str, str]] = set()
+    not_verbal: set[tuple[str, str]] = set()
     readings: dict[str, set[str]] = defaultdict(set)
     with cedict_path().open(encoding="utf-8") as f:
         for line in f:
@@ -121,12 +125,13 @@ def _dictionary() -> Dictionary:
                 continue
             for rank, sense in enumerate(glosses.split("/")):
                 note = " ".join(_NOTE.findall(sense))
-                for key in _keys(sense):
+                for key, verb in _keyed(sense):
                     senses[key][simp] = min(rank, senses[key].get(simp, rank))
+                    (verbal if verb else not_verbal).add((key, simp))
                     if note:
                         notes[key, simp] = f"{notes.get((key, simp), '')} {note}".strip()
     return Dictionary({k: tuple(v.items()) for k, v in senses.items()}, {k: frozenset(v) for k, v in readings.items()},
-                      notes, frozenset(entries - named))
+                      notes, frozenset(entries - named), frozenset(verbal - not_verbal))
 
 
 def _syllables(pinyin: str) -> list[str]:
@@ -141,14 +146,19 @@ def _syllables(pinyin: str) -> list[str]:
 
 def _keys(sense: str) -> list[str]:
     """The English lookup keys of one CC-CEDICT sense ("to attend (a meeting); to be present")."""
+    return [key for key, _ in _keyed(sense)]
+
+
+def _keyed(sense: str) -> list[tuple[str, bool]]:
+    """Each lookup key of one CC-CEDICT sense, and whether it is a verb's (written "to …")."""
     if _NOT_A_SENSE.match(sense.strip()):
         return []
     out = []
     for part in sense.split(";"):
-        key = _PAREN.sub(" ", part).lower().strip(" .,!?'\"")
-        key = _LEADING.sub("", re.sub(r"\s+", " ", key))
+        text = re.sub(r"\s+", " ", _PAREN.sub(" ", part).lower().strip(" .,!?'\""))
+        key = _LEADING.sub("", text)
         if key and len(key.split()) <= MAX_PHRASE and re.fullmatch(r"[a-z][a-z' -]*", key):
-            out.append(key)
+            out.append((key, text.startswith("to ")))
     return out
 
 
@@ -263,9 +273,32 @@ def _sense(tokens, i, context, frequency, d: Dictionary, before: str = "",
             found = {w: r for w, r in found.items() if w in context}
         if len(found) > 1:
             found = applying(found, keys, _content_forms(tokens[:i] + tokens[i + n:]), d)
+        if len(found) > 1 and _noun_place(tokens, i, n):  # a noun's place: not a verb's sense (plant, not 种)
+            found = {w: r for w, r in found.items() if not _only_verb(w, keys, d)} or found
         if found:
             return n, choose(tuple(found.items()), context, frequency, before)
     return 1, None
+
+
+# closed classes of English grammar: a word after a determiner, or after a content word and before a
+# preposition or the question's end, stands in a noun's place ("its review meeting", "compressor plant in")
+DETERMINERS = frozenset("the a an this that these those its their his her our my your each every".split())
+PREPOSITIONS = frozenset("of in at on for with by to from about into over under near".split())
+
+
+def _noun_place(tokens, i: int, n: int) -> bool:
+    before = tokens[i - 1].lower() if i else ""
+    after = tokens[i + n].lower() if i + n < len(tokens) else ""
+    if before in DETERMINERS:
+        return True
+    content = before.isalpha() and before not in STOPWORDS and before not in INTERROGATIVES
+    return content and (not after or after in PREPOSITIONS)
+
+
+def _only_verb(word: str, keys: list[str], d: Dictionary) -> bool:
+    """Whether every sense ``keys`` name ``word`` by is a verb's ("to plant" for 种)."""
+    named_by = [k for k in keys if any(w == word for w, _ in d.senses.get(k, ()))]
+    return bool(named_by) and all((k, word) in d.verbs for k in named_by)
 
 
 def _looked_up(keys: list[str], d: Dictionary) -> dict[str, int]:

@@ -110,3 +110,11 @@ def test_a_usage_label_in_parentheses_picks_no_sense():
     found = {"人犯": 1, "可疑分子": 0}
     assert applying(found, ["suspect"], frozenset({"old", "case"}), dictionary()) == found
     assert "what" not in _content_forms(["What", "old", "case"]) and "case" in _content_forms(["case"])
+
+
+def test_a_word_in_a_nouns_place_is_not_glossed_with_a_verbs_sense():
+    assert ("plant", "种") in dictionary().verbs                  # 种: "to plant", only ever a verb here
+    context = "海尔压缩机工厂在郑州种下一棵树。"
+    noun = gloss("How much is the investment of the compressor plant in Zhengzhou?", context)
+    assert "种" not in noun.replace("郑州", "")                    # "compressor plant in": a noun
+    assert "种" in gloss("Where did they plant it?", context)    # after a pronoun: a verb
