@@ -19,7 +19,7 @@ from .lexicons import words
 from .people import looks_like_name
 from .question import ASKED_TITLE, Question
 from .retrieve import StoryHit, name_in
-from .tokenize import PERSON_TAGS, PLACE_SUFFIXES
+from .tokenize import PERSON_TAGS, place_parts
 
 STORIES_CHECKED = 5
 
@@ -61,7 +61,7 @@ def best(spans: list, passages: list, prior: float | None = None):
 def place_name(name: str) -> bool:
     """Whether ``name`` names a place: a suffix after at least two characters (二七区, 郑东新区). One
     character and a suffix (城市, 小镇, 新区, 全县) or a suffix alone (社区) is a common noun."""
-    return any(name.endswith(s) and len(name) - len(s) >= 2 for s in PLACE_SUFFIXES)
+    return place_parts(name) is not None
 
 
 def missing_place(q: Question, story) -> Decline | None:
@@ -102,10 +102,10 @@ def echoes(text: str, q: Question) -> bool:
         return False
     if bare in _NOT_TEXT.sub("", q.norm):
         return True
-    if not place_name(bare):
+    parts = place_parts(bare)
+    if parts is None:
         return False
-    suffix = next(s for s in PLACE_SUFFIXES if bare.endswith(s))
-    stem = bare[:-len(suffix)]
+    stem, suffix = parts
     return stem in q.norm or any(stem[:k] + suffix in q.norm for k in range(2, len(stem)))
 
 

@@ -18,7 +18,7 @@ from .question import Question
 from .script import fold
 from .store import Where
 from .story import Story
-from .tokenize import PLACE_SUFFIXES
+from .tokenize import place_parts
 
 RRF_K = 60
 CANDIDATES = 100  # chunks taken from each retriever
@@ -40,11 +40,11 @@ def name_in(name: str, text: str) -> bool:
     """``name`` is in ``text``, also as a place written in full (管城区 in 管城回族区)."""
     if name in text:
         return True
-    for suffix in PLACE_SUFFIXES:
-        stem = name.removesuffix(suffix)
-        if stem != name and len(stem) >= 2:
-            return re.search(re.escape(stem) + r"[\u4e00-\u9fff]{0,3}" + re.escape(suffix), text) is not None
-    return False
+    parts = place_parts(name)
+    if parts is None:
+        return False
+    stem, suffix = parts
+    return re.search(re.escape(stem) + r"[\u4e00-\u9fff]{0,3}" + re.escape(suffix), text) is not None
 
 
 def own_date_named(story: Story, date_norms: list[str]) -> bool:

@@ -37,6 +37,16 @@ _NOT_PLACE_STARTS = frozenset({"q", "r", "m"})
 PLACE_SUFFIXES = ("区", "县", "市", "镇", "乡", "省", "村", "社区", "街道")
 
 
+def place_parts(name: str) -> tuple[str, str] | None:
+    """(stem, suffix) of a place name: a suffix after at least two characters (二七 + 区, 郑东新 + 区);
+    None for one character and a suffix (城市, 小镇, 新区, 全县), a suffix alone (社区) or no suffix."""
+    for suffix in PLACE_SUFFIXES:
+        stem = name.removesuffix(suffix)
+        if stem != name and len(stem) >= 2:
+            return stem, suffix
+    return None
+
+
 def _jieba():
     import jieba
 
