@@ -51,10 +51,8 @@ _TOKEN = re.compile(r"[A-Za-z]+(?:['’](?!s\b)[A-Za-z]+)*|[\d.]*[\u4e00-\u9fff]
 _LINE = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/\s*$")
 _PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _NOTE = re.compile(r"\(([^)]*)\)")
-# CC-CEDICT's labels in parentheses, which say how a word is used, not what it applies to: (old),
-# (literary), (coll.), (Tw), (fig.), (idiom), (lit.), (dialect), (slang), (loanword), (abbr.),
-# (onom.), and its placeholders sb, sth, etc
-NOTE_LABELS = frozenset("old literary coll tw fig idiom lit dialect slang loanword abbr onom esp etc sb sth".split())
+# CC-CEDICT's labels in parentheses, which say how a word is used, not what it applies to: (old), (Tw)
+NOTE_LABELS = frozenset(words("cedict_labels"))
 # senses that name no meaning of their own: cross-references, surnames, classifiers, spellings
 _NOT_A_SENSE = re.compile(r"^(?:surname|cl:|variant of|old variant|see |used in|abbr\.|erhua|also written|"
                           r"japanese variant|taiwan pr|pr\.|\(old\)|archaic)", re.I)
@@ -282,8 +280,8 @@ def _sense(tokens, i, context, frequency, d: Dictionary, before: str = "",
 
 # closed classes of English grammar: a word after a determiner, or after a content word and before a
 # preposition or the question's end, stands in a noun's place ("its review meeting", "compressor plant in")
-DETERMINERS = frozenset("the a an this that these those its their his her our my your each every".split())
-PREPOSITIONS = frozenset("of in at on for with by to from about into over under near".split())
+DETERMINERS = frozenset(words("english_determiners"))
+PREPOSITIONS = frozenset(words("english_prepositions"))
 
 
 def _noun_place(tokens, i: int, n: int) -> bool:
