@@ -31,6 +31,10 @@ not mostly Chinese (English stories are read with the question as asked).
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import os
+import pickle
 import re
 import threading
 from collections import defaultdict
@@ -38,8 +42,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 
 from .lexicons import words
+from .settings import model_cache
+
+log = logging.getLogger(__name__)
 
 MAX_PHRASE = 4       # English words in the longest sense looked up
 MAX_WORD_CHARS = 6   # Chinese words longer than this are not glosses
@@ -91,14 +99,39 @@ _LOCK = threading.Lock()
 
 
 def dictionary() -> Dictionary:
-    """CC-CEDICT read backwards (once per process, about a second; the app's warm-up thread and a
-    first English question wait for the same load)."""
+    """CC-CEDICT read backwards, once per process, on first need (an English question, a name that
+    may be misspelt). Parsing the file takes about 1.5 s and 70 MB, so the parsed dictionary is
+    kept in the model cache and loaded from there in about 0.2 s by later processes."""
     with _LOCK:
         return _dictionary()
 
 
 @lru_cache(maxsize=1)
 def _dictionary() -> Dictionary:
+    with resources.as_file(cedict_path()) as source:
+        stat = source.stat()
+        # this module's code and the file: a change to either parses the file again
+        stamp = Path(__file__).read_bytes() + f"{source.name}:{stat.st_size}:{stat.st_mtime_ns}".encode()
+        cached = model_cache() / f"cedict-{hashlib.sha256(stamp).hexdigest()[:16]}.pickle"
+        try:
+            with open(cached, "rb") as f:
+                found = pickle.load(f)  # our own cache folder, written below
+            if isinstance(found, Dictionary):
+                return found
+        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, TypeError, ValueError):
+            pass  # missing or damaged: parsed again and rewritten
+        parsed = _parse(source)
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL))
+        os.replace(tmp, cached)
+    except OSError as e:
+        log.debug("dictionary not cached: %s", e)
+    return parsed
+
+
+def _parse(source: Path) -> Dictionary:
     senses: dict[str, dict[str, int]] = defaultdict(dict)
     notes: dict[tuple[str, str], str] = {}
     named: set[str] = set()
@@ -106,7 +139,7 @@ def _dictionary() -> Dictionary:
     verbal: set[tuple[str, str]] = set()
     not_verbal: set[tuple[str, str]] = set()
     readings: dict[str, set[str]] = defaultdict(set)
-    with cedict_path().open(encoding="utf-8") as f:
+    with open(source, encoding="utf-8") as f:
         for line in f:
             m = _LINE.match(line)
             if not m:

@@ -85,10 +85,11 @@ class Pipeline:
         question, so the first real question does not wait for them. Done before the app builds
         its UI, not beside it: on two cores the two loads in parallel took 8 s to the first
         answer, one after the other 7.4 s (``python bench/run.py``, cold start). The dictionary
-        English questions are glossed with (``qa.gloss``, about a second) and the corpus's words
-        by their readings load after, in the background, while the user types."""
+        English questions are glossed with (``qa.gloss``) loads on the first English question
+        instead: loading it here in a background thread held the GIL while Gradio loaded, and
+        took the cold start from 7.4 to 9.8 s and 70 MB more (three runs each, 2026-12-06); from
+        its cached copy it loads in about 0.2 s."""
         self.answer("预热")
-        threading.Thread(target=self.answerer.corpus_sounds, name="qa-dictionary", daemon=True).start()
 
     def answer(self, question: str):
         """The one answer function behind the CLI, the API and the UI."""

@@ -18,6 +18,25 @@ def test_the_dictionary_reads_cc_cedict_backwards():
     assert {"liu"} <= d.readings["刘"] and "yan" in d.readings["焱"]
 
 
+
+def test_the_parsed_dictionary_is_cached_and_a_damaged_copy_is_parsed_again(tmp_path, monkeypatch):
+    from qa import gloss as module
+
+    monkeypatch.setenv("QA_MODEL_CACHE", str(tmp_path))
+    module._dictionary.cache_clear()
+    try:
+        first = module._dictionary()
+        (cached,) = tmp_path.glob("cedict-*.pickle")
+        module._dictionary.cache_clear()
+        assert module._dictionary() == first  # loaded from the copy
+        cached.write_bytes(cached.read_bytes()[:1000])  # truncated
+        module._dictionary.cache_clear()
+        again = module._dictionary()
+        assert again.senses == first.senses and again.verbs == first.verbs
+        assert cached.stat().st_size > 1_000_000  # written again, whole
+    finally:
+        module._dictionary.cache_clear()
+
 @pytest.mark.parametrize("question", ["谁主持了会议?", "Who hosted the 会议?", "7月18日的会议谁参加了?"])
 def test_a_question_with_chinese_characters_is_never_glossed(question):
     assert gloss(question, CONTEXT) is None
