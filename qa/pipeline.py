@@ -87,7 +87,8 @@ class Pipeline:
         answer, one after the other 7.4 s (``python bench/run.py``, cold start). The dictionary
         English questions are glossed with (``qa.gloss``) loads on the first English question
         instead: loading it here in a background thread held the GIL while Gradio loaded, and
-        took the cold start from 7.4 to 9.8 s and 70 MB more (three runs each, 2026-12-06); from
+        cost 1.6-2.4 s of cold start and 70 MB (8.8 against 7.2 s and 9.8 against 7.4 s, two sets
+        of three runs each, 2026-12-06, ``bench/reader_rounds.md``); from
         its cached copy it loads in about 0.2 s."""
         self.answer("预热")
 
