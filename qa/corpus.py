@@ -1,8 +1,8 @@
 """Read a corpus folder, recursively, into stories.
 
 Newspaper pages (``.txt``, ``.md``) hold several stories each (see :mod:`qa.pages`);
-stories files (``.jsonl``) hold one story a line; HTML pages and Word ``.docx`` files are turned
-into page text first (:mod:`qa.formats`). A file that cannot be used is skipped
+stories files (``.jsonl``) hold one story a line; HTML pages, Word ``.docx`` files and PDFs with a
+text layer are turned into page text first (:mod:`qa.formats`). A file that cannot be used is skipped
 with a warning that names it and says why; nothing else is dropped.
 """
 
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .bylines import parse_bylines
 from .dates import find_dates
-from .formats import docx_to_page, html_to_page
+from .formats import docx_to_page, html_to_page, pdf_to_page
 from .pages import DraftStory, split_page
 from .story import Story
 from .textfile import UnreadableFile, decode, read_text
@@ -27,7 +27,7 @@ log = logging.getLogger("qa.corpus")
 
 PAGE_SUFFIXES = {".txt", ".md", ".markdown", ".text"}
 STORIES_SUFFIXES = {".jsonl"}
-CONVERTED_SUFFIXES = {".html", ".htm", ".docx"}  # turned into page text first (qa.formats)
+CONVERTED_SUFFIXES = {".html", ".htm", ".docx", ".pdf"}  # turned into page text first (qa.formats)
 SUFFIXES = PAGE_SUFFIXES | STORIES_SUFFIXES | CONVERTED_SUFFIXES
 
 
@@ -69,6 +69,8 @@ def read_file(path: Path, root: Path) -> list[Story]:
                              f"use one of {', '.join(sorted(SUFFIXES))}")
     if suffix == ".docx":
         stories = read_page(docx_to_page(_read_bytes(path)), rel)
+    elif suffix == ".pdf":
+        stories = read_page(pdf_to_page(_read_bytes(path)), rel)
     elif suffix in (".html", ".htm"):
         stories = read_page(html_to_page(read_text(path)), rel)
     elif suffix in STORIES_SUFFIXES:

@@ -11,6 +11,8 @@ import pytest
 from qa.corpus import read_corpus, read_page
 from tests.conftest import CORPUS, ROOT
 
+DATA = ROOT / "tests" / "data"
+
 EXPECTED_TITLES = [
     ("000", "教育园区(龙湖镇)党政领导赴上海、苏州等地招商"),
     ("000", "新郑市召开党建引领推进网格化基层治理观摩座谈会"),
@@ -172,7 +174,7 @@ def test_bad_files_are_skipped_with_their_names(tmp_path, caplog):
     assert set(reasons) == {"empty.txt", "blank.txt", "image.txt", "sub/scan.pdf"}
     assert "empty" in reasons["empty.txt"] and "empty" in reasons["blank.txt"]
     assert "not a text file" in reasons["image.txt"]
-    assert "unsupported file type .pdf" in reasons["sub/scan.pdf"]
+    assert "not a readable PDF" in reasons["sub/scan.pdf"]
     for name in reasons:
         assert name in caplog.text
 
@@ -265,6 +267,35 @@ def test_html_pages_and_word_files_are_read_as_pages(tmp_path):
     assert docx.title == "二七区与中交投资签约" and docx.subtitle == "探索央地合作新模式"
     assert "虎荣鑫" in docx.body and docx.byline.correspondents == ("王伟",)
     assert [d.norm for d in docx.dates] == ["05-26"]
+
+
+@pytest.mark.parametrize("pdf, page", [("seed_page_two_columns.pdf", "002_e713b7ff9e0ddada.txt"),
+                                       ("seed_page_three_pages.pdf", "003_9e476d53aada9340.txt")])
+def test_pdf_pages_give_the_stories_of_their_text_pages(tmp_path, pdf, page):
+    """Seed pages printed to PDF by Chromium (headlines larger, as a newspaper sets them): one page
+    in two columns, and one running over three pages. Read back, they give the text page's stories."""
+    (tmp_path / pdf).write_bytes((DATA / pdf).read_bytes())
+    from_pdf = list(read_corpus(tmp_path))
+    from_text = read_page((ROOT / "corpus" / page).read_text(encoding="utf-8"), page)
+    squash = lambda s: re.sub(r"\s", "", s)  # noqa: E731  (the PDF wraps lines where the page did not)
+    assert [squash(s.title + s.subtitle) for s in from_pdf] == [squash(s.title + s.subtitle) for s in from_text]
+    assert [squash(s.body) for s in from_pdf] == [squash(s.body) for s in from_text]
+    assert [s.byline.reporters for s in from_pdf] == [s.byline.reporters for s in from_text]
+    assert all(s.source == pdf for s in from_pdf)
+
+
+def test_a_pdf_without_text_is_skipped_with_its_reason(tmp_path):
+    blank = (b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
+             b"2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n"
+             b"3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >> endobj\n"
+             b"trailer << /Root 1 0 R >>\n%%EOF\n")
+    (tmp_path / "scan.pdf").write_bytes(blank)
+    (tmp_path / "empty.pdf").write_bytes(b"")
+    skipped = []
+    assert list(read_corpus(tmp_path, skipped)) == []
+    reasons = {s.path: s.reason for s in skipped}
+    assert "no text in the PDF" in reasons["scan.pdf"] and "OCR" in reasons["scan.pdf"]
+    assert "empty" in reasons["empty.pdf"]
 
 
 def test_a_broken_word_file_is_skipped_with_its_reason(tmp_path):
