@@ -198,7 +198,9 @@ def _pdf_lines(data: bytes) -> list[tuple[str, float]]:
                 lines.append(("", 0.0))
     except (PDFPasswordIncorrect, PDFEncryptionError) as e:
         raise UnreadableFile(f"an encrypted PDF ({e.__class__.__name__}): save an unprotected copy") from e
-    except (PDFSyntaxError, PSException, ValueError, KeyError, TypeError) as e:
+    except (PDFSyntaxError, PSException) as e:
+        raise UnreadableFile(f"not a readable PDF ({e.__class__.__name__}: {e})") from e
+    except Exception as e:  # noqa: BLE001  a damaged file can break the parser anywhere: skip it, say why
         raise UnreadableFile(f"not a readable PDF ({e.__class__.__name__}: {e})") from e
     return lines
 

@@ -291,11 +291,13 @@ def test_a_pdf_without_text_is_skipped_with_its_reason(tmp_path):
              b"trailer << /Root 1 0 R >>\n%%EOF\n")
     (tmp_path / "scan.pdf").write_bytes(blank)
     (tmp_path / "empty.pdf").write_bytes(b"")
+    (tmp_path / "cut.pdf").write_bytes((DATA / "seed_page_three_pages.pdf").read_bytes()[:100_000])
     skipped = []
     assert list(read_corpus(tmp_path, skipped)) == []
     reasons = {s.path: s.reason for s in skipped}
     assert "no text in the PDF" in reasons["scan.pdf"] and "OCR" in reasons["scan.pdf"]
     assert "empty" in reasons["empty.pdf"]
+    assert "not a readable PDF" in reasons["cut.pdf"]  # truncated in a download, say
 
 
 def test_a_broken_word_file_is_skipped_with_its_reason(tmp_path):
