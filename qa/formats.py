@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from dataclasses import dataclass
 from html.parser import HTMLParser
 from io import BytesIO
 from xml.etree import ElementTree
@@ -129,99 +130,189 @@ def _run_text(node) -> str:
 
 # A line set this much larger than the body text is a headline; pdfminer gives each character's size.
 _DISPLAY = 1.15
+# a larger run longer than this, or holding a full stop, is a lead paragraph set large, not a headline
+_HEADLINE_CHARS = 64
+_SENTENCE_END = "。！？!?；;”」』"
+
+
+@dataclass
+class _Line:
+    text: str
+    size: float      # the size most of its characters are set in
+    x0: float
+    x1: float
+
+
+@dataclass
+class _Box:
+    x0: float
+    x1: float
+    y1: float        # its top (PDF coordinates grow upwards)
+    lines: list[_Line]
 
 
 def pdf_to_page(data: bytes) -> str:
-    """The text of a PDF with a text layer, in the page text shape: pdfminer's layout analysis
-    gives text boxes in reading order and each character's size; a box is a block, and its lines
-    set larger than the body text are headlines (``#``, and ``###`` for a smaller one right under
-    one), a wrapped headline's lines joined. Body lines stay as the PDF wraps them: the page
-    reader joins lines cut mid-sentence, as it does a newspaper page's column breaks."""
+    """The text of a PDF with a text layer, in the page text shape. pdfminer finds the text boxes
+    and each character's size; the boxes are read column by column (:func:`_reading_order`).
+    Lines set larger than the body text are headlines: the largest of a run is the ``#`` line (a
+    smaller one before it, a kicker, joins it; smaller ones after it are ``###`` subtitles), a
+    wrapped headline's lines joined. A box's body lines are joined into paragraphs, a paragraph
+    ending at an indented line or after a short line that ends a sentence. The page reader then
+    joins paragraphs cut mid-sentence between boxes, as it does a newspaper page's column breaks."""
     if not data.strip():
         raise UnreadableFile("empty file")
-    lines = _pdf_lines(data)
-    if not any(text for text, _ in lines):
+    pages = _pdf_boxes(data)
+    if not pages:
+        raise UnreadableFile("no pages in the PDF")
+    counts: dict[float, int] = {}
+    for line in (line for page in pages for box in page for line in box.lines):
+        counts[line.size] = counts.get(line.size, 0) + len(line.text)
+    if not counts:
         raise UnreadableFile("no text in the PDF (a scanned page has none: run OCR on it first)")
-    sizes: dict[float, int] = {}
-    for text, size in lines:
-        if size:
-            sizes[size] = sizes.get(size, 0) + len(text)
-    body = max(sizes, key=sizes.get) if sizes else 0.0
-    out: list[str] = []
-    run: list[tuple[str, float]] = []  # the display lines being gathered
+    body = max(counts, key=counts.get)
+    blocks: list[str] = []
+    run: list[_Line] = []  # display lines gathered across boxes until body text comes
 
     def flush() -> None:
-        while run:
-            size = run[0][1]
-            parts = []
-            while run and abs(run[0][1] - size) < 0.5:
-                parts.append(run.pop(0)[0])
-            heading = "#" if not out or not out[-1].startswith("#") else "###"
-            out.append(f"{heading} {_joined(parts)}")
+        if run:
+            blocks.extend(_headlines(run))
+            run.clear()
 
-    for text, size in lines:
-        if not text:  # a box ends
-            flush()
-            if out and out[-1]:
-                out.append("")
-        elif body and size >= body * _DISPLAY:
-            run.append((text, size))
-        else:
-            flush()
-            out.append(text)
+    for page in pages:
+        for box in _reading_order(page, body):
+            paragraph: list[_Line] = []
+            for line in box.lines:
+                if line.size >= body * _DISPLAY:
+                    if paragraph:
+                        blocks.append(_joined([x.text for x in paragraph]))
+                        paragraph = []
+                    run.append(line)
+                    continue
+                if run:
+                    lead = _lead_start(run)  # a lead paragraph set large is body text
+                    paragraph = run[lead:]
+                    del run[lead:]
+                    flush()
+                if paragraph and _starts_paragraph(paragraph[-1], line, box, body):
+                    blocks.append(_joined([x.text for x in paragraph]))
+                    paragraph = []
+                paragraph.append(line)
+            if paragraph:
+                blocks.append(_joined([x.text for x in paragraph]))
+    lead = _lead_start(run)
+    tail = run[lead:]
+    del run[lead:]
     flush()
-    return "\n".join(out).strip() + "\n"
+    if tail:
+        blocks.append(_joined([x.text for x in tail]))
+    return "\n\n".join(blocks).strip() + "\n"
 
 
-def _pdf_lines(data: bytes) -> list[tuple[str, float]]:
-    """(line text, its characters' largest size) in reading order, with ("", 0) after each box."""
+def _lead_start(run: list[_Line]) -> int:
+    """Where a run of larger lines stops being headlines: at its first group of same-size lines
+    that is longer than a headline or holds a full stop (a lead paragraph set large)."""
+    i = 0
+    while i < len(run):
+        j = i
+        while j < len(run) and abs(run[j].size - run[i].size) < 0.5:
+            j += 1
+        text = "".join(line.text for line in run[i:j])
+        if len(text) > _HEADLINE_CHARS or "。" in text or text.endswith("."):
+            return i
+        i = j
+    return len(run)
+
+
+def _headlines(run: list[_Line]) -> list[str]:
+    """A run of larger lines as page-text headline lines: same-size neighbours joined, the largest
+    group the ``#`` title with any smaller group before it (a kicker) in front, later groups ``###``."""
+    groups: list[list[_Line]] = []
+    for line in run:
+        if groups and abs(groups[-1][0].size - line.size) < 0.5:
+            groups[-1].append(line)
+        else:
+            groups.append([line])
+    texts = [_joined([x.text for x in g]) for g in groups]
+    top = max(range(len(groups)), key=lambda i: groups[i][0].size)
+    return ["# " + " ".join(texts[: top + 1])] + [f"### {text}" for text in texts[top + 1:]]
+
+
+def _starts_paragraph(previous: _Line, line: _Line, box: _Box, size: float) -> bool:
+    """A new paragraph inside one box: an indented line, or a line after one that ends a sentence
+    well short of the box's right edge."""
+    if line.x0 >= box.x0 + 1.5 * size:
+        return True
+    return previous.text.endswith(tuple(_SENTENCE_END)) and previous.x1 <= box.x1 - 2 * size
+
+
+def _reading_order(boxes: list[_Box], size: float) -> list[_Box]:
+    """Column by column, left to right, and top to bottom within a column. Columns start where
+    the left edges of boxes holding at least a sixth of the page's text gather (within four
+    characters, so an indent stays in its column); every other box (a centred headline, a
+    right-aligned byline) belongs to the column it starts in. pdfminer's own order reads a
+    two-column page across the columns and splits its stories. A headline that spans columns
+    is read with the first one (README, Known limits)."""
+    groups: list[list[_Box]] = []
+    for box in sorted(boxes, key=lambda b: b.x0):
+        if not groups or box.x0 - groups[-1][0].x0 > 4 * size:
+            groups.append([])
+        groups[-1].append(box)
+    text = sum(len(line.text) for box in boxes for line in box.lines) or 1
+    starts = [g[0].x0 for g in groups if sum(len(line.text) for b in g for line in b.lines) * 6 >= text]
+    starts = starts or [groups[0][0].x0] if groups else []
+
+    def column(box: _Box) -> int:
+        return max((i for i, start in enumerate(starts) if start <= box.x0 + size), default=0)
+
+    return sorted(boxes, key=lambda b: (column(b), -b.y1))
+
+
+def _pdf_boxes(data: bytes) -> list[list[_Box]]:
+    """Each page's text boxes, read by pdfminer; characters not set upright (a rotated sidebar)
+    are left out."""
     import logging
 
     from pdfminer.high_level import extract_pages
     from pdfminer.layout import LAParams, LTChar, LTTextBox
     from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
-    from pdfminer.pdfparser import PDFSyntaxError
-    from pdfminer.psparser import PSException
 
-    logging.getLogger("pdfminer").setLevel(logging.ERROR)  # font warnings about every page
-    lines: list[tuple[str, float]] = []
+    quiet = logging.getLogger("pdfminer")
+    if quiet.level == logging.NOTSET:
+        quiet.setLevel(logging.ERROR)  # font warnings about every page, unless the host chose a level
+    pages: list[list[_Box]] = []
     try:
-        for page in extract_pages(BytesIO(data), laparams=LAParams()):
-            boxes = [box for box in page if isinstance(box, LTTextBox)]
-            sizes = sorted(c.size for box in boxes for line in box for c in line if isinstance(c, LTChar))
-            for box in _reading_order(boxes, 4 * sizes[len(sizes) // 2] if sizes else 40.0):
+        # boxes_flow=None: no box ordering by pdfminer (slow on busy pages; _reading_order orders them)
+        for page in extract_pages(BytesIO(data), laparams=LAParams(boxes_flow=None)):
+            boxes = []
+            for box in page:
+                if not isinstance(box, LTTextBox):
+                    continue
+                lines = []
                 for line in box:
-                    text = re.sub(r"\s+", " ", line.get_text()).strip()
-                    chars = [c.size for c in line if isinstance(c, LTChar) and c.get_text().strip()]
-                    if text:
-                        lines.append((text, round(max(chars), 1) if chars else 0.0))
-                lines.append(("", 0.0))
+                    chars = [c for c in line if not isinstance(c, LTChar) or c.upright]
+                    text = re.sub(r"\s+", " ", "".join(c.get_text() for c in chars)).strip()
+                    sizes: dict[float, int] = {}
+                    for c in chars:
+                        if isinstance(c, LTChar) and c.get_text().strip():
+                            sizes[round(c.size * 2) / 2] = sizes.get(round(c.size * 2) / 2, 0) + 1
+                    if text and sizes:
+                        lines.append(_Line(text, max(sizes, key=sizes.get), line.x0, line.x1))
+                if lines:
+                    boxes.append(_Box(box.x0, box.x1, box.y1, lines))
+            pages.append(boxes)
     except (PDFPasswordIncorrect, PDFEncryptionError) as e:
         raise UnreadableFile(f"an encrypted PDF ({e.__class__.__name__}): save an unprotected copy") from e
-    except (PDFSyntaxError, PSException) as e:
-        raise UnreadableFile(f"not a readable PDF ({e.__class__.__name__}: {e})") from e
     except Exception as e:  # noqa: BLE001  a damaged file can break the parser anywhere: skip it, say why
         raise UnreadableFile(f"not a readable PDF ({e.__class__.__name__}: {e})") from e
-    return lines
-
-
-def _reading_order(boxes: list, gap: float) -> list:
-    """Column by column, left to right, and top to bottom within a column: a column is a run of
-    boxes whose left edges lie within ``gap`` of its first one's (four characters of body text,
-    so a paragraph's indent stays in its column). pdfminer's own order reads a two-column page
-    across the columns and splits its stories. On a one-column page this is top to bottom."""
-    columns: list[list] = []
-    for box in sorted(boxes, key=lambda b: b.x0):
-        if not columns or box.x0 - columns[-1][0].x0 > gap:
-            columns.append([])
-        columns[-1].append(box)
-    return [box for column in columns for box in sorted(column, key=lambda b: -b.y1)]
+    return pages
 
 
 def _joined(parts: list[str]) -> str:
-    """A wrapped headline's lines as one: no space between Chinese characters, one between words."""
-    text = parts[0]
+    """Wrapped lines as one: a space only where English text wrapped (between two Latin letters or
+    digits, or after a word's punctuation before a word), none in Chinese."""
+    text = parts[0] if parts else ""
     for part in parts[1:]:
-        wide = re.match(r"[\u3000-\u9fff\uff00-\uffef]", part) and re.search(r"[\u3000-\u9fff\uff00-\uffef]$", text)
-        text += part if wide else f" {part}"
+        latin = (re.search(r"[A-Za-z0-9]$", text) and re.match(r"[A-Za-z0-9]", part)) or \
+            (re.search(r"[A-Za-z][,.;:!?]$", text) and re.match(r"[A-Za-z]", part))
+        text += f" {part}" if latin else part
     return text

@@ -5,6 +5,7 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -277,11 +278,54 @@ def test_pdf_pages_give_the_stories_of_their_text_pages(tmp_path, pdf, page):
     (tmp_path / pdf).write_bytes((DATA / pdf).read_bytes())
     from_pdf = list(read_corpus(tmp_path))
     from_text = read_page((ROOT / "corpus" / page).read_text(encoding="utf-8"), page)
-    squash = lambda s: re.sub(r"\s", "", s)  # noqa: E731  (the PDF wraps lines where the page did not)
-    assert [squash(s.title + s.subtitle) for s in from_pdf] == [squash(s.title + s.subtitle) for s in from_text]
-    assert [squash(s.body) for s in from_pdf] == [squash(s.body) for s in from_text]
+    squash = lambda s: re.sub(r"\s", "", s)  # noqa: E731  (a headline wrapped at its space loses it)
+    assert [squash(s.title) for s in from_pdf] == [squash(s.title) for s in from_text]
+    assert [s.subtitle for s in from_pdf] == [s.subtitle for s in from_text]
+    assert [s.body for s in from_pdf] == [s.body for s in from_text]  # paragraphs joined as printed
+    assert [len(s.paragraphs) for s in from_pdf] == [len(s.paragraphs) for s in from_text]
     assert [s.byline.reporters for s in from_pdf] == [s.byline.reporters for s in from_text]
     assert all(s.source == pdf for s in from_pdf)
+
+
+LAYOUT_HTML = """<html><head><meta charset="utf-8"><style>
+body{font-family:"WenQuanYi Micro Hei";width:40em} h1{text-align:center;font-size:2em} .by{text-align:right}
+.kicker{font-size:1.3em;text-align:center} .lead{font-size:1.25em}
+.aside{transform:rotate(90deg);position:absolute;left:45em;top:10em}
+</style></head><body>
+<div class="kicker">聚焦中原科技城</div>
+<h1>郑东新区召开“双改”工作推进会</h1>
+<p>7月20日，郑东新区党工委委员、管委会副主任周定友在规划展览馆会议室组织召开东区“双改”第十四次推进会，
+管委会班子成员和各乡（镇）办主要负责人参加会议，会议由管委会办公室主任主持。</p>
+<p>周定友提出了三点要求：一是补齐短板，加压奋进；二是狠抓落实，持续提升；三是以人为本，注重民生。</p>
+<p class="by">记者 王阳 通讯员 戚雨荷</p>
+<h1>Haier compressor plant breaks ground</h1>
+<p class="lead">The Haier compressor plant in Zhengzhou broke ground on Monday, and the company expects the
+project to create thousands of jobs in the eastern district within three years of opening.</p>
+<p>Officials from the district attended the ceremony and spoke about the new industrial park.</p>
+<p class="by">记者 马燕</p>
+<div class="aside">侧栏文字</div>
+</body></html>"""
+
+
+def test_a_pdf_layout_a_newspaper_sets_is_read_as_its_stories(tmp_path):
+    """Printed by Chromium: a kicker over a centred headline, a story with no 本报讯 lead,
+    right-aligned bylines, an English story whose lead is set large, a rotated sidebar."""
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(chromium).exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    (tmp_path / "page.html").write_text(LAYOUT_HTML, encoding="utf-8")
+    (tmp_path / "corpus").mkdir()
+    subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+                    f"--print-to-pdf={tmp_path / 'corpus' / 'page.pdf'}", (tmp_path / "page.html").as_uri()],
+                   check=True, capture_output=True, timeout=120)
+    first, second = read_corpus(tmp_path / "corpus")
+    assert first.title == "聚焦中原科技城 郑东新区召开“双改”工作推进会" and first.subtitle == ""
+    assert first.body.startswith("7月20日，郑东新区") and "会议由管委会办公室主任主持。\n周定友提出" in first.body
+    assert first.byline.reporters == ("王阳",) and first.byline.correspondents == ("戚雨荷",)
+    assert second.title == "Haier compressor plant breaks ground"
+    assert "on Monday, and the company expects the project to create thousands of jobs" in second.body
+    assert second.byline.reporters == ("马燕",)
+    assert "侧栏" not in first.body + second.body
 
 
 def test_a_pdf_without_text_is_skipped_with_its_reason(tmp_path):
@@ -307,3 +351,20 @@ def test_a_broken_word_file_is_skipped_with_its_reason(tmp_path):
     assert list(read_corpus(tmp_path, skipped)) == []
     reasons = {s.path: s.reason for s in skipped}
     assert "not a readable .docx" in reasons["broken.docx"] and "empty" in reasons["empty.docx"]
+
+
+def test_pdf_boxes_are_read_column_by_column():
+    from qa.formats import _Box, _Line, _reading_order
+
+    def box(x0, x1, top, text):
+        return _Box(x0, x1, top, [_Line(text, 10.0, x0, x1)])
+
+    # two columns of body text, their boxes at interleaved heights, and a short right-aligned byline
+    left = [box(30, 290, 700 - 60 * i, f"左{i}" * 40) for i in range(5)]
+    right = [box(310, 570, 730 - 60 * i, f"右{i}" * 40) for i in range(5)]
+    byline = box(500, 570, 380, "记者 马燕")
+    order = _reading_order(right + [byline] + left, 10.0)
+    assert order == left + right + [byline]
+    # one column: a centred headline and a right-aligned byline stay where they stand
+    headline, body, by = box(200, 400, 760, "标题"), box(30, 570, 700, "正文" * 100), box(480, 570, 600, "记者 王阳")
+    assert _reading_order([by, body, headline], 10.0) == [headline, body, by]
