@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import re
 import zipfile
+from collections import Counter
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from io import BytesIO
+from itertools import groupby
 from xml.etree import ElementTree
 
+from .pages import MAX_TITLE_CHARS, SENTENCE_END
 from .textfile import UnreadableFile
 
 # ---------------------------------------------------------------- HTML
@@ -128,11 +131,10 @@ def _run_text(node) -> str:
 
 # ---------------------------------------------------------------- PDF
 
-# A line set this much larger than the body text is a headline; pdfminer gives each character's size.
+# A line set this much larger than the body text is a headline; pdfminer gives each character's size
+# (rounded to half a point). A larger run longer than a title (pages.MAX_TITLE_CHARS), or holding a
+# full stop, is a lead paragraph set large, not a headline.
 _DISPLAY = 1.15
-# a larger run longer than this, or holding a full stop, is a lead paragraph set large, not a headline
-_HEADLINE_CHARS = 64
-_SENTENCE_END = "。！？!?；;”」』"
 
 
 @dataclass
@@ -173,65 +175,59 @@ def pdf_to_page(data: bytes) -> str:
     blocks: list[str] = []
     run: list[_Line] = []  # display lines gathered across boxes until body text comes
 
-    def flush() -> None:
-        if run:
-            blocks.extend(_headlines(run))
-            run.clear()
+    def close_run() -> list[_Line]:
+        """The run's headlines written out; its lines from a lead set large on, returned as body."""
+        headlines, lead = _split_lead(run)
+        if headlines:
+            blocks.extend(_headlines(headlines))
+        run.clear()
+        return lead
+
+    def emit(lines: list[_Line]) -> None:
+        if lines:
+            blocks.append(_joined([x.text for x in lines]))
 
     for page in pages:
         for box in _reading_order(page, body):
             paragraph: list[_Line] = []
             for line in box.lines:
                 if line.size >= body * _DISPLAY:
-                    if paragraph:
-                        blocks.append(_joined([x.text for x in paragraph]))
-                        paragraph = []
+                    emit(paragraph)
+                    paragraph = []
                     run.append(line)
                     continue
                 if run:
-                    lead = _lead_start(run)  # a lead paragraph set large is body text
-                    paragraph = run[lead:]
-                    del run[lead:]
-                    flush()
+                    paragraph = close_run()
                 if paragraph and _starts_paragraph(paragraph[-1], line, box, body):
-                    blocks.append(_joined([x.text for x in paragraph]))
+                    emit(paragraph)
                     paragraph = []
                 paragraph.append(line)
-            if paragraph:
-                blocks.append(_joined([x.text for x in paragraph]))
-    lead = _lead_start(run)
-    tail = run[lead:]
-    del run[lead:]
-    flush()
-    if tail:
-        blocks.append(_joined([x.text for x in tail]))
+            emit(paragraph)
+    emit(close_run())
     return "\n\n".join(blocks).strip() + "\n"
 
 
-def _lead_start(run: list[_Line]) -> int:
-    """Where a run of larger lines stops being headlines: at its first group of same-size lines
-    that is longer than a headline or holds a full stop (a lead paragraph set large)."""
-    i = 0
-    while i < len(run):
-        j = i
-        while j < len(run) and abs(run[j].size - run[i].size) < 0.5:
-            j += 1
-        text = "".join(line.text for line in run[i:j])
-        if len(text) > _HEADLINE_CHARS or "。" in text or text.endswith("."):
-            return i
-        i = j
-    return len(run)
+def _size_groups(run: list[_Line]) -> list[list[_Line]]:
+    """Neighbouring lines of one size together."""
+    return [list(group) for _, group in groupby(run, key=lambda line: line.size)]
+
+
+def _split_lead(run: list[_Line]) -> tuple[list[_Line], list[_Line]]:
+    """A run of larger lines as (headlines, lead): the lead from its first group of one size that
+    is longer than a title or holds a full stop (a lead paragraph set large) on."""
+    done = 0
+    for group in _size_groups(run):
+        text = "".join(line.text for line in group)
+        if len(text) > MAX_TITLE_CHARS or "。" in text or text.endswith("."):
+            break
+        done += len(group)
+    return run[:done], run[done:]
 
 
 def _headlines(run: list[_Line]) -> list[str]:
     """A run of larger lines as page-text headline lines: same-size neighbours joined, the largest
     group the ``#`` title with any smaller group before it (a kicker) in front, later groups ``###``."""
-    groups: list[list[_Line]] = []
-    for line in run:
-        if groups and abs(groups[-1][0].size - line.size) < 0.5:
-            groups[-1].append(line)
-        else:
-            groups.append([line])
+    groups = _size_groups(run)
     texts = [_joined([x.text for x in g]) for g in groups]
     top = max(range(len(groups)), key=lambda i: groups[i][0].size)
     return ["# " + " ".join(texts[: top + 1])] + [f"### {text}" for text in texts[top + 1:]]
@@ -242,7 +238,7 @@ def _starts_paragraph(previous: _Line, line: _Line, box: _Box, size: float) -> b
     well short of the box's right edge."""
     if line.x0 >= box.x0 + 1.5 * size:
         return True
-    return previous.text.endswith(tuple(_SENTENCE_END)) and previous.x1 <= box.x1 - 2 * size
+    return SENTENCE_END.search(previous.text) is not None and previous.x1 <= box.x1 - 2 * size
 
 
 def _reading_order(boxes: list[_Box], size: float) -> list[_Box]:
@@ -259,7 +255,8 @@ def _reading_order(boxes: list[_Box], size: float) -> list[_Box]:
         groups[-1].append(box)
     text = sum(len(line.text) for box in boxes for line in box.lines) or 1
     starts = [g[0].x0 for g in groups if sum(len(line.text) for b in g for line in b.lines) * 6 >= text]
-    starts = starts or [groups[0][0].x0] if groups else []
+    if not starts and groups:
+        starts = [groups[0][0].x0]
 
     def column(box: _Box) -> int:
         return max((i for i, start in enumerate(starts) if start <= box.x0 + size), default=0)
@@ -291,12 +288,10 @@ def _pdf_boxes(data: bytes) -> list[list[_Box]]:
                 for line in box:
                     chars = [c for c in line if not isinstance(c, LTChar) or c.upright]
                     text = re.sub(r"\s+", " ", "".join(c.get_text() for c in chars)).strip()
-                    sizes: dict[float, int] = {}
-                    for c in chars:
-                        if isinstance(c, LTChar) and c.get_text().strip():
-                            sizes[round(c.size * 2) / 2] = sizes.get(round(c.size * 2) / 2, 0) + 1
+                    sizes = Counter(round(c.size * 2) / 2 for c in chars
+                                    if isinstance(c, LTChar) and c.get_text().strip())
                     if text and sizes:
-                        lines.append(_Line(text, max(sizes, key=sizes.get), line.x0, line.x1))
+                        lines.append(_Line(text, sizes.most_common(1)[0][0], line.x0, line.x1))
                 if lines:
                     boxes.append(_Box(box.x0, box.x1, box.y1, lines))
             pages.append(boxes)

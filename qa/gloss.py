@@ -175,13 +175,9 @@ def _syllables(pinyin: str) -> list[str]:
     return out
 
 
-def _keys(sense: str) -> list[str]:
-    """The English lookup keys of one CC-CEDICT sense ("to attend (a meeting); to be present")."""
-    return [key for key, _ in _keyed(sense)]
-
-
 def _keyed(sense: str) -> list[tuple[str, bool]]:
-    """Each lookup key of one CC-CEDICT sense, and whether it is a verb's (written "to …")."""
+    """Each English lookup key of one CC-CEDICT sense ("to attend (a meeting); to be present"), and
+    whether it is a verb's (written "to …")."""
     if _NOT_A_SENSE.match(sense.strip()):
         return []
     out = []
